@@ -1,0 +1,413 @@
+//! The classifier: policy cues (and, when present, the learned model) scored per topic.
+//!
+//! Every phrase of every topic goes into one Aho-Corasick automaton, matched once over each
+//! field, ASCII case-insensitively, on word boundaries; patterns are regular expressions
+//! prefiltered by a `RegexSet`. A topic's score is the sum of the weights of the distinct
+//! cues found (a cue found in the title weighs half again as much), plus the learned
+//! model's vote. A post is sensitive when a sensitive topic reaches its threshold.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use steward_policy::Policy;
+
+use crate::model::Model;
+use crate::post::{Evidence, Field, Post, Redacted, TopicMatch, Triage};
+use crate::redact::{PiiFinding, Redactor};
+
+/// Weight multiplier for a cue matched in the title: titles say what a post is about.
+const TITLE_BOOST: f32 = 1.5;
+/// A second sensitive topic is reported only when it scores at least this share of the first.
+const SECONDARY_SHARE: f32 = 0.5;
+/// At most this many evidence spans are kept per topic.
+const MAX_EVIDENCE: usize = 12;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TriagerError {
+    #[error("topic `{topic}`: bad pattern `{pattern}`: {source}")]
+    Pattern { topic: String, pattern: String, source: regex::Error },
+    #[error("cannot build the phrase matcher: {0}")]
+    Phrases(#[from] aho_corasick::BuildError),
+}
+
+/// Where a cue came from: its topic, its weight, and an id that makes it count once.
+#[derive(Debug, Clone, Copy)]
+struct CueRef {
+    topic: usize,
+    weight: f32,
+    title_only: bool,
+    /// Distinct per phrase or pattern as written in the policy (variants share it).
+    item: usize,
+    /// The cue group (index into `Triager::groups`).
+    group: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PhraseMeta {
+    cue: CueRef,
+    /// Written with a trailing `*`: matches any word that starts with it.
+    prefix: bool,
+}
+
+#[derive(Debug)]
+struct TopicInfo {
+    id: String,
+    sensitive: bool,
+    threshold: f32,
+}
+
+/// A triage engine built once from a policy and shared across threads.
+#[derive(Debug)]
+pub struct Triager {
+    topics: Vec<TopicInfo>,
+    phrases: AhoCorasick,
+    phrase_meta: Vec<PhraseMeta>,
+    pattern_set: RegexSet,
+    patterns: Vec<(Regex, CueRef)>,
+    redactor: Redactor,
+    model: Option<Model>,
+    model_weight: f32,
+    items: usize,
+    /// Per cue group: its topic and its cap.
+    groups: Vec<(usize, Option<f32>)>,
+}
+
+impl Triager {
+    /// Builds a triager from the policy's cues alone.
+    pub fn new(policy: &Policy) -> Result<Self, TriagerError> {
+        let mut needles: Vec<String> = Vec::new();
+        let mut phrase_meta = Vec::new();
+        let mut pattern_srcs = Vec::new();
+        let mut patterns = Vec::new();
+        let mut item = 0;
+        let mut groups = Vec::new();
+        for (ti, topic) in policy.topics.iter().enumerate() {
+            for cue in &topic.cues {
+                let group = groups.len();
+                groups.push((ti, cue.cap.map(|c| c as f32)));
+                for phrase in &cue.phrases {
+                    let cref = CueRef {
+                        topic: ti,
+                        weight: cue.weight as f32,
+                        title_only: cue.title_only,
+                        item,
+                        group,
+                    };
+                    item += 1;
+                    let (body, prefix) = match phrase.trim().strip_suffix('*') {
+                        Some(p) => (p.trim(), true),
+                        None => (phrase.trim(), false),
+                    };
+                    for variant in variants(body) {
+                        needles.push(variant);
+                        phrase_meta.push(PhraseMeta { cue: cref, prefix });
+                    }
+                }
+                for pattern in &cue.patterns {
+                    let cref = CueRef {
+                        topic: ti,
+                        weight: cue.weight as f32,
+                        title_only: cue.title_only,
+                        item,
+                        group,
+                    };
+                    item += 1;
+                    let re = RegexBuilder::new(pattern)
+                        .case_insensitive(true)
+                        .size_limit(1 << 24)
+                        .build()
+                        .map_err(|source| TriagerError::Pattern {
+                            topic: topic.id.clone(),
+                            pattern: pattern.clone(),
+                            source,
+                        })?;
+                    pattern_srcs.push(pattern.clone());
+                    patterns.push((re, cref));
+                }
+            }
+        }
+        let phrases = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&needles)?;
+        let pattern_set = RegexSetBuilder::new(&pattern_srcs)
+            .case_insensitive(true)
+            .size_limit(1 << 26)
+            .dfa_size_limit(1 << 26)
+            .build()
+            .map_err(|source| TriagerError::Pattern {
+                topic: "*".into(),
+                pattern: "(all patterns)".into(),
+                source,
+            })?;
+        let topics = policy
+            .topics
+            .iter()
+            .map(|t| TopicInfo {
+                id: t.id.clone(),
+                sensitive: t.sensitive,
+                threshold: t.threshold as f32,
+            })
+            .collect();
+        Ok(Self {
+            topics,
+            phrases,
+            phrase_meta,
+            pattern_set,
+            patterns,
+            redactor: Redactor::new(&policy.allow_domains),
+            model: None,
+            model_weight: policy.model_weight as f32,
+            items: item,
+            groups,
+        })
+    }
+
+    /// Adds a learned model whose votes are added to the rule scores.
+    pub fn with_model(mut self, model: Model) -> Self {
+        self.model = Some(model);
+        self
+    }
+
+    pub fn model(&self) -> Option<&Model> {
+        self.model.as_ref()
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Triage of one post: topics with evidence, or the non-sensitive kind; personal data
+    /// found and redacted.
+    pub fn triage(&self, post: &Post) -> Triage {
+        let scored = self.score(post);
+        let (topics, kind) = self.decide(scored);
+        let (title, title_pii) = self.redactor.redact(&post.title);
+        let (body, body_pii) = self.redactor.redact(&post.body);
+        let pii = title_pii
+            .into_iter()
+            .map(|(kind, r)| PiiFinding { kind, field: Field::Title, start: r.start, end: r.end })
+            .chain(body_pii.into_iter().map(|(kind, r)| PiiFinding {
+                kind,
+                field: Field::Body,
+                start: r.start,
+                end: r.end,
+            }))
+            .collect();
+        Triage {
+            id: post.id.clone(),
+            sensitive: !topics.is_empty(),
+            topics,
+            kind,
+            pii,
+            redacted: Redacted { title, body },
+        }
+    }
+
+    /// Per-topic scores with evidence, before any decision (for explanation and tuning).
+    pub fn score(&self, post: &Post) -> Vec<Scored> {
+        let mut hits: Vec<Option<(f32, bool)>> = vec![None; self.items];
+        let mut evidence: Vec<Vec<Evidence>> = vec![Vec::new(); self.topics.len()];
+        for field in [Field::Title, Field::Body] {
+            let text = post.field(field);
+            if text.is_empty() {
+                continue;
+            }
+            let mut note = |cue: CueRef, start: usize, end: usize| {
+                if cue.title_only && field != Field::Title {
+                    return;
+                }
+                let in_title = field == Field::Title;
+                let slot = &mut hits[cue.item];
+                *slot = Some(match *slot {
+                    Some((w, t)) => (w, t || in_title),
+                    None => (cue.weight, in_title),
+                });
+                if cue.weight > 0.0 && evidence[cue.topic].len() < MAX_EVIDENCE {
+                    evidence[cue.topic].push(Evidence {
+                        field,
+                        start,
+                        end,
+                        text: text[start..end].to_string(),
+                    });
+                }
+            };
+            for m in self.phrases.find_overlapping_iter(text) {
+                let meta = self.phrase_meta[m.pattern().as_usize()];
+                let (start, mut end) = (m.start(), m.end());
+                if !boundary_before(text, start) {
+                    continue;
+                }
+                if meta.prefix {
+                    end += text[end..].find(|c| !is_word_char(c)).unwrap_or(text.len() - end);
+                } else if !boundary_after(text, end) {
+                    continue;
+                }
+                note(meta.cue, start, end);
+            }
+            for i in self.pattern_set.matches(text).iter() {
+                let (re, cue) = &self.patterns[i];
+                if let Some(m) = re.find(text) {
+                    note(*cue, m.start(), m.end());
+                }
+            }
+        }
+
+        // `hits` is indexed by item; each item's group is found through the phrase and
+        // pattern tables, and `take` makes each item count once whatever its variants.
+        let mut group_sums = vec![0.0f32; self.groups.len()];
+        let cues = self.phrase_meta.iter().map(|m| m.cue).chain(self.patterns.iter().map(|p| p.1));
+        for cue in cues {
+            if let Some((w, in_title)) = hits[cue.item].take() {
+                group_sums[cue.group] += weigh(w, in_title);
+            }
+        }
+        let mut scores = vec![0.0f32; self.topics.len()];
+        for (&(topic, cap), sum) in self.groups.iter().zip(group_sums) {
+            scores[topic] += match cap {
+                Some(cap) => sum.clamp(-cap, cap),
+                None => sum,
+            };
+        }
+        if let (Some(model), true) = (&self.model, self.model_weight > 0.0) {
+            let votes = model.votes(&post.title, &post.body);
+            for (ti, topic) in self.topics.iter().enumerate() {
+                if let Some(v) = votes.get(topic.id.as_str()) {
+                    scores[ti] += self.model_weight * v;
+                }
+            }
+        }
+        for ev in &mut evidence {
+            ev.sort_by_key(|e| (e.field != Field::Title, e.start));
+            ev.dedup_by(|a, b| a.field == b.field && a.start == b.start && a.end == b.end);
+        }
+        self.topics
+            .iter()
+            .zip(scores)
+            .zip(evidence)
+            .map(|((t, score), evidence)| Scored {
+                id: t.id.clone(),
+                sensitive: t.sensitive,
+                threshold: t.threshold,
+                score,
+                evidence,
+            })
+            .collect()
+    }
+
+    fn decide(&self, scored: Vec<Scored>) -> (Vec<TopicMatch>, Option<String>) {
+        let mut sensitive: Vec<&Scored> =
+            scored.iter().filter(|s| s.sensitive && s.score >= s.threshold).collect();
+        sensitive.sort_by(|a, b| b.score.total_cmp(&a.score));
+        if let Some(top) = sensitive.first().map(|s| s.score) {
+            let topics = sensitive
+                .into_iter()
+                .filter(|s| s.score >= top * SECONDARY_SHARE)
+                .map(|s| TopicMatch {
+                    id: s.id.clone(),
+                    score: round2(s.score),
+                    evidence: s.evidence.clone(),
+                })
+                .collect();
+            return (topics, None);
+        }
+        let kind = scored
+            .iter()
+            .filter(|s| !s.sensitive)
+            .max_by(|a, b| a.score.total_cmp(&b.score))
+            .map(|s| s.id.clone());
+        (Vec::new(), kind)
+    }
+
+    /// Finds and redacts personal data in free text.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor.redact(text).0
+    }
+}
+
+/// A topic's score for one post, with the evidence behind it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Scored {
+    pub id: String,
+    pub sensitive: bool,
+    pub threshold: f32,
+    pub score: f32,
+    pub evidence: Vec<Evidence>,
+}
+
+fn weigh(weight: f32, in_title: bool) -> f32 {
+    if in_title && weight > 0.0 {
+        weight * TITLE_BOOST
+    } else {
+        weight
+    }
+}
+
+fn round2(x: f32) -> f64 {
+    (f64::from(x) * 100.0).round() / 100.0
+}
+
+/// Word characters in any script: a phrase next to “curly quotes”, «guillemets», dashes or
+/// emoji still starts and ends at a word boundary, while "Telemetrie" inside "Télémetrie"
+/// does not match "metrie".
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// `start` is a char boundary of `text` (aho-corasick matches whole UTF-8 phrases).
+fn boundary_before(text: &str, start: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let first = text[start..].chars().next();
+    !(before.is_some_and(is_word_char) && first.is_some_and(is_word_char))
+}
+
+/// `end` is a char boundary of `text`.
+fn boundary_after(text: &str, end: usize) -> bool {
+    let last = text[..end].chars().next_back();
+    let after = text[end..].chars().next();
+    !(last.is_some_and(is_word_char) && after.is_some_and(is_word_char))
+}
+
+/// The spellings a phrase is matched in: hyphens and spaces are interchangeable
+/// ("opt-in", "opt in"), and a straight apostrophe also matches a curly one.
+fn variants(phrase: &str) -> Vec<String> {
+    let mut out = vec![phrase.to_string()];
+    if phrase.contains(['-', ' ']) {
+        out.push(phrase.replace('-', " "));
+        out.push(phrase.replace(' ', "-"));
+    }
+    if phrase.contains('\'') {
+        let curly: Vec<String> = out.iter().map(|p| p.replace('\'', "\u{2019}")).collect();
+        out.extend(curly);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_cover_hyphen_space_and_curly_apostrophe() {
+        let v = variants("don't opt-in");
+        for want in ["don't opt-in", "don't opt in", "don't-opt-in", "don\u{2019}t opt-in"] {
+            assert!(v.contains(&want.to_string()), "{want:?} missing from {v:?}");
+        }
+    }
+
+    #[test]
+    fn word_boundaries() {
+        let t = "relicensed license";
+        assert!(!boundary_before(t, 2));
+        assert!(boundary_before(t, 11));
+        assert!(boundary_after(t, t.len()));
+        assert!(!boundary_after(t, 5));
+        // Non-ASCII punctuation is a boundary; non-ASCII letters are not.
+        let t = "“phone” Télémetrie";
+        let phone = t.find("phone").unwrap();
+        assert!(boundary_before(t, phone));
+        assert!(boundary_after(t, phone + "phone".len()));
+        assert!(!boundary_before(t, t.find("metrie").unwrap()));
+    }
+}

@@ -1,0 +1,198 @@
+//! The learned model: one-vs-rest logistic regression over hashed word features.
+//!
+//! Trained from labeled posts (the project's own set, plus relabels made on the desk), it
+//! adds a vote in [-1, 1] per topic to the rule scores, so that posts which use none of a
+//! topic's usual words can still reach it, and posts that use them in passing can fall
+//! short. Hashing keeps the model a fixed size whatever the vocabulary; training is
+//! deterministic (fixed order, no randomness) so the same data gives the same model.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Number of hashed feature buckets.
+const BUCKETS: usize = 1 << 18;
+const EPOCHS: usize = 40;
+const LEARNING_RATE: f32 = 0.2;
+const L2: f32 = 1e-4;
+
+/// One labeled example.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Example {
+    pub title: String,
+    pub body: String,
+    pub labels: Vec<String>,
+}
+
+/// A trained model: per label, a bias and sparse weights over hashed features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub labels: Vec<LabelWeights>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelWeights {
+    pub label: String,
+    pub bias: f32,
+    /// (bucket, weight) pairs, non-zero weights only.
+    pub weights: Vec<(u32, f32)>,
+}
+
+impl Model {
+    /// Trains one classifier per label seen in the examples.
+    pub fn train(examples: &[Example]) -> Model {
+        let mut labels: Vec<&str> =
+            examples.iter().flat_map(|e| e.labels.iter().map(String::as_str)).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        let feats: Vec<Vec<u32>> = examples.iter().map(|e| features(&e.title, &e.body)).collect();
+        let labels = labels
+            .into_iter()
+            .map(|label| {
+                let ys: Vec<f32> = examples
+                    .iter()
+                    .map(|e| if e.labels.iter().any(|l| l == label) { 1.0 } else { 0.0 })
+                    .collect();
+                train_one(label, &feats, &ys)
+            })
+            .collect();
+        Model { labels }
+    }
+
+    /// Each label's vote for a post, `2p - 1` where `p` is the predicted probability.
+    pub fn votes(&self, title: &str, body: &str) -> HashMap<&str, f32> {
+        let f = features(title, body);
+        self.labels
+            .iter()
+            .map(|lw| {
+                let p = sigmoid(lw.score(&f));
+                (lw.label.as_str(), 2.0 * p - 1.0)
+            })
+            .collect()
+    }
+}
+
+impl LabelWeights {
+    fn score(&self, feats: &[u32]) -> f32 {
+        // Weights are sorted by bucket, so each feature is a binary search.
+        let mut z = self.bias;
+        for f in feats {
+            if let Ok(i) = self.weights.binary_search_by_key(f, |(b, _)| *b) {
+                z += self.weights[i].1;
+            }
+        }
+        z
+    }
+}
+
+fn train_one(label: &str, feats: &[Vec<u32>], ys: &[f32]) -> LabelWeights {
+    let mut w = vec![0.0f32; BUCKETS];
+    let positives = ys.iter().filter(|y| **y > 0.5).count().max(1) as f32;
+    let negatives = (ys.len() as f32 - positives).max(1.0);
+    // Class weights balance the rare positive label against the many negatives.
+    let (pos_w, neg_w) = (ys.len() as f32 / (2.0 * positives), ys.len() as f32 / (2.0 * negatives));
+    let mut bias = 0.0f32;
+    for epoch in 0..EPOCHS {
+        let lr = LEARNING_RATE / (1.0 + epoch as f32 * 0.1);
+        for (x, &y) in feats.iter().zip(ys) {
+            let z = bias + x.iter().map(|&f| w[f as usize]).sum::<f32>();
+            let g = (sigmoid(z) - y) * if y > 0.5 { pos_w } else { neg_w };
+            bias -= lr * g;
+            for &f in x {
+                let wf = &mut w[f as usize];
+                *wf -= lr * (g + L2 * *wf);
+            }
+        }
+    }
+    let weights =
+        w.iter().enumerate().filter(|(_, v)| v.abs() > 1e-4).map(|(i, v)| (i as u32, *v)).collect();
+    LabelWeights { label: label.to_string(), bias, weights }
+}
+
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Hashed, de-duplicated features: lowercased word unigrams and bigrams of title and body,
+/// and title unigrams again under their own prefix.
+pub fn features(title: &str, body: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for (prefix, text) in [(0u64, title), (1u64, body)] {
+        let words = words(text);
+        for (i, word) in words.iter().enumerate() {
+            out.push(hash(&[2, word_hash(word)]));
+            if prefix == 0 {
+                out.push(hash(&[3, word_hash(word)]));
+            }
+            if let Some(next) = words.get(i + 1) {
+                out.push(hash(&[4, word_hash(word), word_hash(next)]));
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .map(|w| w.trim_matches('\'').to_lowercase())
+        .filter(|w| !w.is_empty() && w.len() <= 30 && !w.chars().all(|c| c.is_ascii_digit()))
+        .take(2000)
+        .collect()
+}
+
+/// FNV-1a: stable across runs and platforms, unlike `std`'s randomly seeded hasher, so a
+/// saved model keeps meaning the same features.
+fn word_hash(word: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in word.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn hash(parts: &[u64]) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        h ^= *p;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+        h ^= h >> 29;
+    }
+    (h % BUCKETS as u64) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(title: &str, labels: &[&str]) -> Example {
+        Example {
+            title: title.into(),
+            body: String::new(),
+            labels: labels.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn learns_separable_labels_and_is_deterministic() {
+        let data = vec![
+            ex("why does the app phone home", &["privacy_telemetry"]),
+            ex("stop sending my usage to your servers", &["privacy_telemetry"]),
+            ex("crash when opening settings", &["bug_report"]),
+            ex("app crashes on startup", &["bug_report"]),
+        ];
+        let a = Model::train(&data);
+        let b = Model::train(&data);
+        assert_eq!(a, b);
+        let v = a.votes("the app keeps sending usage to your servers", "");
+        assert!(v["privacy_telemetry"] > 0.0, "{v:?}");
+        assert!(v["bug_report"] < v["privacy_telemetry"], "{v:?}");
+    }
+
+    #[test]
+    fn features_are_case_insensitive() {
+        assert_eq!(features("Phone Home", ""), features("phone home", ""));
+    }
+}

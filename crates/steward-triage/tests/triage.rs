@@ -1,0 +1,357 @@
+//! Triage of the shipped policy with the default model: one `#[test]` per hand-written post
+//! (every sensitive topic and non-sensitive kind, and the known hard cases), evidence
+//! offsets, the shipped labeled set running without panics, and bad patterns rejected.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use steward_policy::{Cue, Policy};
+use steward_triage::{Field, Post, Triage, Triager, TriagerError};
+
+const POLICY: &str = include_str!("../../../examples/policy.toml");
+
+fn policy() -> Policy {
+    let (policy, _warnings) = steward_policy::parse(POLICY).valid().expect("the example is valid");
+    policy
+}
+
+/// Built once: training the default model takes a few seconds in a debug build.
+fn triager() -> &'static Triager {
+    static TRIAGER: OnceLock<Triager> = OnceLock::new();
+    TRIAGER.get_or_init(|| steward_triage::default_triager(&policy()).expect("default triager"))
+}
+
+fn post(title: &str, body: &str) -> Post {
+    Post { id: "t".into(), title: title.into(), body: body.into(), ..Post::default() }
+}
+
+/// The labels triage gives a post: its sensitive topics, or else its one kind.
+fn labels(t: &Triage) -> BTreeSet<String> {
+    if t.sensitive {
+        t.topics.iter().map(|m| m.id.clone()).collect()
+    } else {
+        t.kind.iter().cloned().collect()
+    }
+}
+
+/// Triage's labels for the post must be exactly `expected`.
+fn check(title: &str, body: &str, expected: &[&str]) {
+    let t = triager().triage(&post(title, body));
+    let want: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
+    assert_eq!(t.sensitive, !t.topics.is_empty(), "sensitive flag and topics disagree");
+    assert_eq!(t.kind.is_none(), t.sensitive, "a post has topics or a kind, never both");
+    let scores: Vec<(String, f32)> = triager()
+        .score(&post(title, body))
+        .into_iter()
+        .filter(|s| s.score != 0.0)
+        .map(|s| (s.id, s.score))
+        .collect();
+    let evidence: Vec<(&str, Vec<&str>)> = t
+        .topics
+        .iter()
+        .map(|m| (m.id.as_str(), m.evidence.iter().map(|e| e.text.as_str()).collect()))
+        .collect();
+    assert_eq!(labels(&t), want, "post {title:?}\n  scores: {scores:?}\n  evidence: {evidence:?}");
+}
+
+/// One `#[test]` per case, so that each misclassification is reported on its own.
+macro_rules! cases {
+    ($(
+        $(#[$meta:meta])*
+        $name:ident: $title:expr, $body:expr $(,)? => [$($label:expr),+ $(,)?];
+    )+) => {
+        $(
+            #[test]
+            $(#[$meta])*
+            fn $name() {
+                check($title, $body, &[$($label),+]);
+            }
+        )+
+    };
+}
+
+cases! {
+    // --- privacy_telemetry ---------------------------------------------------------------
+    telemetry_switch_that_does_not_stay_off:
+        "Usage data toggle turns itself on again after every restart",
+        "I untick \"Send usage data\" in Preferences > Privacy. After I quit and reopen the \
+         app, the checkbox is ticked again and my firewall shows the upload going out.",
+        => ["privacy_telemetry"];
+    client_contacts_vendor_servers_on_launch:
+        "Why does the desktop client contact your servers every time it starts?",
+        "No account is configured, yet on each launch the client opens a connection to a \
+         remote host of yours. What exactly is being sent, and can I stop it?",
+        => ["privacy_telemetry"];
+    telemetry_should_be_opt_in_opinion:
+        "Analytics should be opt-in",
+        "Collecting anonymous usage statistics by default without asking feels wrong for a \
+         tool that people run on work machines. Please ask first.",
+        => ["privacy_telemetry"];
+
+    // --- product_regulation --------------------------------------------------------------
+    hipaa_question_from_a_clinic:
+        "Is the self-hosted edition HIPAA compliant?",
+        "We're a small clinic looking at this for staff chat. Before we can install it our \
+         compliance officer needs to know whether you sign a BAA.",
+        => ["product_regulation"];
+    data_residency_for_cloud_plan:
+        "Where is customer data stored on the cloud plan?",
+        "Our legal department requires all data to stay inside the EU. Which region do you \
+         host in, and do you offer a data processing agreement?",
+        => ["product_regulation"];
+
+    // --- licensing -----------------------------------------------------------------------
+    ship_inside_paid_app_without_publishing_code:
+        "Can we ship this inside our paid app without publishing our code?",
+        "We build a commercial desktop product and would like to bundle your library in it. \
+         Do we have to release our own source if we do?",
+        => ["licensing"];
+    move_to_source_available_license:
+        "Why did the project move from MIT to a source-available license?",
+        "The last release changed the license file. Does the old MIT version stay usable for \
+         forks, and what does the new one allow?",
+        => ["licensing"];
+    license_checker_crash_is_a_bug:
+        "license-checker crashes on packages without a license field",
+        "Running `license-checker --json` in our monorepo throws TypeError: Cannot read \
+         properties of undefined (reading 'split'). Steps to reproduce: add a package.json \
+         without the field and run the tool. Expected: it lists the package as UNKNOWN.",
+        => ["bug_report"];
+    licence_mentioned_in_passing_in_a_crash:
+        "App crashes on startup after updating to 9.2",
+        "We're on the paid licence, in case that matters. Since the update the desktop app \
+         crashes right after the splash screen with a segfault. Steps to reproduce: install \
+         9.2 over 9.1 and launch it.",
+        => ["bug_report"];
+
+    // --- packaging -----------------------------------------------------------------------
+    sso_should_be_in_free_edition:
+        "Please make SAML single sign-on part of the free edition",
+        "Locking SSO behind the Enterprise plan hurts small nonprofits like ours that can't \
+         afford the paid tier. Could it move to the free edition?",
+        => ["packaging"];
+    why_is_feature_enterprise_only:
+        "Why are guest accounts an enterprise-only feature?",
+        "Guest accounts are basic functionality for a community server. Putting them behind \
+         the paid subscription seems like a strange choice.",
+        => ["packaging"];
+
+    // --- workplace -----------------------------------------------------------------------
+    do_you_hire_from_brazil:
+        "do you hire people from Brazil?",
+        "I'm a backend developer living in Recife. Are your remote positions open to people \
+         outside the US, or only to residents?",
+        => ["workplace"];
+    parental_leave_at_the_company:
+        "What's the parental leave policy for employees?",
+        "I'm interviewing for an engineering job with you next week and would like to know \
+         how much parental leave staff get and whether it applies to contractors.",
+        => ["workplace"];
+
+    // --- security_vulnerability ----------------------------------------------------------
+    idor_without_the_word_vulnerability:
+        "Changing the number in /api/v4/invoices/<n> shows other customers' invoices",
+        "Logged in as an ordinary user, I can replace the invoice number in the URL and read \
+         invoices of other accounts, with their names and postal addresses. No admin rights \
+         are needed.",
+        => ["security_vulnerability"];
+    stored_xss_in_channel_header:
+        "Stored XSS in the channel header",
+        "Putting <img src=x onerror=alert(document.cookie)> in a channel header runs the \
+         script for every member who opens the channel.",
+        => ["security_vulnerability"];
+
+    // --- illicit_use ---------------------------------------------------------------------
+    bot_used_for_a_crypto_scam:
+        "Your bot framework is being used to run a crypto scam",
+        "A group runs a server built on your open-source bot that phishes people and drains \
+         their wallets. Can you do anything to stop them?",
+        => ["illicit_use"];
+    server_used_to_share_pirated_films:
+        "Someone hosts pirated films on a server running your software",
+        "A public instance of your file sharing server is distributing pirated movies and \
+         cracked games. Who do I report this to?",
+        => ["illicit_use"];
+
+    // --- marketing_regulation ------------------------------------------------------------
+    newsletter_without_unsubscribe:
+        "Your newsletter has no way to get off it",
+        "After registering for one webinar I now get your product newsletter every week. \
+         There is no link at the bottom to leave the list and I never agreed to it.",
+        => ["marketing_regulation"];
+    docs_site_sets_analytics_cookies_before_consent:
+        "Docs website sets Google Analytics cookies before I accept anything",
+        "Opening the documentation site drops _ga and _gid cookies straight away, before the \
+         cookie banner even shows.",
+        => ["marketing_regulation"];
+
+    // --- government_request --------------------------------------------------------------
+    would_you_hand_my_data_to_the_police:
+        "would you hand my data to the police?",
+        "If the police in my country asked you for my messages on your cloud service, would \
+         you give them up? Do you tell users when that happens?",
+        => ["government_request"];
+    transparency_report:
+        "Do you publish a transparency report?",
+        "I'd like to know how many requests for user data you have received from governments \
+         and how many you complied with.",
+        => ["government_request"];
+
+    // --- feature_request -----------------------------------------------------------------
+    dark_mode_for_mobile:
+        "Add a dark theme to the mobile app",
+        "It would be great to have a dark theme on Android, ideally following the system \
+         setting automatically.",
+        => ["feature_request"];
+    export_channel_as_markdown:
+        "Feature request: export a channel as Markdown",
+        "Please add an option to export a whole channel, with threads, as a Markdown file so we \
+         can archive discussions in our wiki.",
+        => ["feature_request"];
+
+    // --- troubleshooting -----------------------------------------------------------------
+    spring_security_config_question:
+        "How do I permit /actuator/health in Spring Security?",
+        "I have a SecurityFilterChain bean and want the health endpoint reachable without \
+         login while everything else needs authentication. How do I set that up with the \
+         lambda DSL?",
+        => ["troubleshooting"];
+    behind_nginx_question:
+        "How can I run the server behind nginx with a sub-path?",
+        "I'm trying to serve it at example.org/chat but the websocket keeps disconnecting. \
+         Is there a recommended nginx config for this setup?",
+        => ["troubleshooting"];
+
+    // --- bug_report ----------------------------------------------------------------------
+    opentelemetry_exporter_bug_is_not_privacy:
+        "OTLP exporter drops spans when a batch has more than 512",
+        "With the OpenTelemetry exporter pointed at our collector, traces with more than 512 \
+         spans are silently dropped. Expected: every span is exported. Actual: the exporter \
+         logs nothing and the trace is incomplete.",
+        => ["bug_report"];
+    paste_large_image_crash:
+        "Crash when pasting an image larger than 10 MB",
+        "Steps to reproduce: copy a 12 MB PNG, paste it into the message box. Expected \
+         behavior: upload starts. Actual behavior: the app freezes, then crashes.",
+        => ["bug_report"];
+
+    // --- feedback ------------------------------------------------------------------------
+    redesign_complaint:
+        "The new sidebar is a step backwards",
+        "In my opinion the redesign makes it harder to find unread channels. It's frustrating \
+         to relearn the layout after years of using it.",
+        => ["feedback"];
+}
+
+#[test]
+fn evidence_offsets_are_char_boundaries_and_slice_to_the_text() {
+    let cases = [
+        post(
+            "Télémetrie: l'app 'phones home' 🚨 even with telemetry disabled",
+            "Ünïcödé first — then the client keeps sending usage data to your servers. \
+             日本語 text, then: spyware? Also a license question and a subpoena.",
+        ),
+        post("", "phone home"),
+        post("phone home", ""),
+        post("ß phone homeé", "é telemetry"),
+    ];
+    let mut seen = 0;
+    for p in &cases {
+        let t = triager().triage(p);
+        for m in &t.topics {
+            for e in &m.evidence {
+                let field = p.field(e.field);
+                assert!(e.start < e.end && e.end <= field.len(), "{e:?} out of {field:?}");
+                assert!(field.is_char_boundary(e.start) && field.is_char_boundary(e.end), "{e:?}");
+                assert_eq!(&field[e.start..e.end], e.text, "{e:?}");
+                seen += 1;
+            }
+        }
+        for s in triager().score(p) {
+            for e in &s.evidence {
+                assert_eq!(p.field(e.field).get(e.start..e.end), Some(e.text.as_str()));
+            }
+        }
+    }
+    assert!(seen >= 4, "the cases produce evidence ({seen} spans)");
+    // The first case's evidence points at the title words where they are, after the
+    // multibyte characters.
+    let t = triager().triage(&cases[0]);
+    let privacy = t.topics.iter().find(|m| m.id == "privacy_telemetry").expect("privacy");
+    let title_ev: Vec<&str> = privacy
+        .evidence
+        .iter()
+        .filter(|e| e.field == Field::Title)
+        .map(|e| e.text.as_str())
+        .collect();
+    assert!(title_ev.contains(&"phones home"), "{title_ev:?}");
+}
+
+/// Phrases next to non-ASCII punctuation (curly quotes, guillemets, dashes, emoji) must
+/// still match: real posts quote words with “ ” all the time.
+#[test]
+fn phrases_next_to_non_ascii_punctuation_match() {
+    for title in [
+        "Why does it “phone home”?",
+        "l'app «phone home»",
+        "it—phones home—daily",
+        "🚨phones home🚨",
+    ] {
+        let scored = triager().score(&post(title, ""));
+        let privacy = scored.iter().find(|s| s.id == "privacy_telemetry").expect("topic");
+        assert!(
+            privacy.evidence.iter().any(|e| e.text.starts_with("phone")),
+            "{title:?}: {:?}",
+            privacy.evidence
+        );
+    }
+}
+
+#[test]
+fn the_shipped_labeled_set_triages_without_panics() {
+    let posts = steward_triage::labeled::builtin();
+    assert!(posts.len() >= 150);
+    let mut sensitive = 0;
+    for p in &posts {
+        let t = triager().triage(&Post {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            body: p.body.clone(),
+            ..Post::default()
+        });
+        assert_eq!(t.id, p.id);
+        assert_eq!(t.sensitive, !t.topics.is_empty());
+        assert!(t.sensitive || t.kind.is_some(), "{}: neither topic nor kind", p.id);
+        sensitive += usize::from(t.sensitive);
+    }
+    assert!(sensitive > 0 && sensitive < posts.len(), "{sensitive} of {} sensitive", posts.len());
+}
+
+#[test]
+fn a_bad_pattern_is_a_clear_error() {
+    let mut p = policy();
+    let topic = p.topics.iter_mut().find(|t| t.id == "licensing").expect("licensing topic");
+    topic.cues.push(Cue {
+        weight: 1.0,
+        phrases: vec![],
+        patterns: vec![r"\bfork(ed|ing\b".into()],
+        title_only: false,
+        cap: None,
+    });
+    let err = Triager::new(&p).expect_err("an unclosed group must not compile");
+    assert!(matches!(&err, TriagerError::Pattern { topic, .. } if topic == "licensing"), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.starts_with("topic `licensing`: bad pattern `\\bfork(ed|ing\\b`:"),
+        "{message}"
+    );
+    assert!(message.contains("unclosed group"), "{message}");
+}
+
+#[test]
+fn the_example_policy_alone_builds_a_triager() {
+    let t = Triager::new(&policy()).expect("rules-only triager");
+    assert!(t.model().is_none());
+    let out = t.triage(&post("Stored XSS in the search box", "alert(1) runs for everyone"));
+    assert_eq!(out.topics.first().map(|m| m.id.as_str()), Some("security_vulnerability"));
+}
