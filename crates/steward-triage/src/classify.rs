@@ -6,11 +6,11 @@
 //! cues found (a cue found in the title weighs half again as much), plus the learned
 //! model's vote. A post is sensitive when a sensitive topic reaches its threshold.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use steward_policy::Policy;
 
-use crate::model::Model;
+use crate::model::{Model, VoteTable};
 use crate::post::{Evidence, Field, Post, Redacted, TopicMatch, Triage};
 use crate::redact::{PiiFinding, Redactor};
 
@@ -65,6 +65,8 @@ pub struct Triager {
     patterns: Vec<(Regex, CueRef)>,
     redactor: Redactor,
     model: Option<Model>,
+    /// The model's weights laid out for scoring, and for each topic its label's column.
+    votes: Option<(VoteTable, Vec<Option<usize>>)>,
     model_weight: f32,
     items: usize,
     /// Per cue group: its topic and its cap.
@@ -111,15 +113,25 @@ impl Triager {
                         group,
                     };
                     item += 1;
-                    let re = RegexBuilder::new(pattern)
-                        .case_insensitive(true)
-                        .size_limit(1 << 24)
-                        .build()
-                        .map_err(|source| TriagerError::Pattern {
-                            topic: topic.id.clone(),
-                            pattern: pattern.clone(),
-                            source,
-                        })?;
+                    let compile = |pattern: &str| {
+                        RegexBuilder::new(pattern)
+                            .case_insensitive(true)
+                            .size_limit(1 << 24)
+                            .dfa_size_limit(1 << 24)
+                            .build()
+                    };
+                    // The policy's own text first, so an error quotes what the author wrote.
+                    compile(pattern).map_err(|source| TriagerError::Pattern {
+                        topic: topic.id.clone(),
+                        pattern: pattern.clone(),
+                        source,
+                    })?;
+                    let pattern = ascii_word_boundaries(pattern);
+                    let re = compile(&pattern).map_err(|source| TriagerError::Pattern {
+                        topic: topic.id.clone(),
+                        pattern: pattern.clone(),
+                        source,
+                    })?;
                     pattern_srcs.push(pattern.clone());
                     patterns.push((re, cref));
                 }
@@ -128,6 +140,9 @@ impl Triager {
         let phrases = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            // A full DFA: some megabytes for the shipped policy's phrases, and the fastest
+            // overlapping search aho-corasick has.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&needles)?;
         let pattern_set = RegexSetBuilder::new(&pattern_srcs)
             .case_insensitive(true)
@@ -156,6 +171,7 @@ impl Triager {
             patterns,
             redactor: Redactor::new(&policy.allow_domains),
             model: None,
+            votes: None,
             model_weight: policy.model_weight as f32,
             items: item,
             groups,
@@ -164,6 +180,10 @@ impl Triager {
 
     /// Adds a learned model whose votes are added to the rule scores.
     pub fn with_model(mut self, model: Model) -> Self {
+        let table = model.vote_table();
+        let columns =
+            self.topics.iter().map(|t| table.labels().iter().position(|l| *l == t.id)).collect();
+        self.votes = Some((table, columns));
         self.model = Some(model);
         self
     }
@@ -206,6 +226,8 @@ impl Triager {
     /// Per-topic scores with evidence, before any decision (for explanation and tuning).
     pub fn score(&self, post: &Post) -> Vec<Scored> {
         let mut hits: Vec<Option<(f32, bool)>> = vec![None; self.items];
+        // The cues found, once each, so scoring walks them and not every cue of the policy.
+        let mut found: Vec<CueRef> = Vec::new();
         let mut evidence: Vec<Vec<Evidence>> = vec![Vec::new(); self.topics.len()];
         for field in [Field::Title, Field::Body] {
             let text = post.field(field);
@@ -220,7 +242,10 @@ impl Triager {
                 let slot = &mut hits[cue.item];
                 *slot = Some(match *slot {
                     Some((w, t)) => (w, t || in_title),
-                    None => (cue.weight, in_title),
+                    None => {
+                        found.push(cue);
+                        (cue.weight, in_title)
+                    }
                 });
                 if cue.weight > 0.0 && evidence[cue.topic].len() < MAX_EVIDENCE {
                     evidence[cue.topic].push(Evidence {
@@ -252,12 +277,10 @@ impl Triager {
             }
         }
 
-        // `hits` is indexed by item; each item's group is found through the phrase and
-        // pattern tables, and `take` makes each item count once whatever its variants.
+        // Each item counts once, whatever its variants and however often it was found.
         let mut group_sums = vec![0.0f32; self.groups.len()];
-        let cues = self.phrase_meta.iter().map(|m| m.cue).chain(self.patterns.iter().map(|p| p.1));
-        for cue in cues {
-            if let Some((w, in_title)) = hits[cue.item].take() {
+        for cue in found {
+            if let Some((w, in_title)) = hits[cue.item] {
                 group_sums[cue.group] += weigh(w, in_title);
             }
         }
@@ -268,11 +291,11 @@ impl Triager {
                 None => sum,
             };
         }
-        if let (Some(model), true) = (&self.model, self.model_weight > 0.0) {
-            let votes = model.votes(&post.title, &post.body);
-            for (ti, topic) in self.topics.iter().enumerate() {
-                if let Some(v) = votes.get(topic.id.as_str()) {
-                    scores[ti] += self.model_weight * v;
+        if let (Some((table, columns)), true) = (&self.votes, self.model_weight > 0.0) {
+            let votes = table.votes(&post.title, &post.body);
+            for (score, column) in scores.iter_mut().zip(columns) {
+                if let Some(c) = column {
+                    *score += self.model_weight * votes[*c];
                 }
             }
         }
@@ -342,6 +365,55 @@ fn weigh(weight: f32, in_title: bool) -> f32 {
     }
 }
 
+/// Rewrites `\b` and `\B` outside character classes to their ASCII forms `(?-u:\b)` and
+/// `(?-u:\B)`.
+///
+/// Why: the regex crate's fast engines (the lazy DFA behind `RegexSet`) give up on any
+/// haystack with a non-ASCII byte when a pattern has a Unicode word boundary, and fall back
+/// to the PikeVM, which made pattern matching two orders of magnitude slower on real posts
+/// (curly quotes, emoji, accented names are everywhere). No option of the crate does this
+/// rewrite. With ASCII boundaries a non-ASCII letter next to a pattern counts as a boundary;
+/// `\w` and case folding stay Unicode. Phrases keep full Unicode boundaries (see
+/// [`is_word_char`]).
+fn ascii_word_boundaries(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    let mut class_depth = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(b @ ('b' | 'B')) if class_depth == 0 && chars.peek() != Some(&'{') => {
+                    out.push_str("(?-u:\\");
+                    out.push(b);
+                    out.push(')');
+                }
+                Some(next) => {
+                    out.push('\\');
+                    out.push(next);
+                }
+                None => out.push('\\'),
+            },
+            '[' => {
+                class_depth += 1;
+                out.push(c);
+                // A `]` right after `[` or `[^` is a literal member, not the end.
+                if chars.peek() == Some(&'^') {
+                    out.push(chars.next().unwrap_or('^'));
+                }
+                if chars.peek() == Some(&']') {
+                    out.push(chars.next().unwrap_or(']'));
+                }
+            }
+            ']' if class_depth > 0 => {
+                class_depth -= 1;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 fn round2(x: f32) -> f64 {
     (f64::from(x) * 100.0).round() / 100.0
 }
@@ -394,6 +466,20 @@ mod tests {
         for want in ["don't opt-in", "don't opt in", "don't-opt-in", "don\u{2019}t opt-in"] {
             assert!(v.contains(&want.to_string()), "{want:?} missing from {v:?}");
         }
+    }
+
+    #[test]
+    fn pattern_word_boundaries_become_ascii_outside_classes() {
+        assert_eq!(ascii_word_boundaries(r"\bgdpr\b"), r"(?-u:\b)gdpr(?-u:\b)");
+        assert_eq!(ascii_word_boundaries(r"\Bx[\w\]b]\\b"), r"(?-u:\B)x[\w\]b]\\b");
+        assert_eq!(ascii_word_boundaries(r"[]b]\b{start}x"), r"[]b]\b{start}x");
+        for p in [r"\bphones?\s+home\b", r"[^.\n]{0,50}\b(other|any)\b", r"\\b\b"] {
+            let rewritten = ascii_word_boundaries(p);
+            assert!(Regex::new(&rewritten).is_ok(), "{p} → {rewritten}");
+        }
+        let re = Regex::new(&ascii_word_boundaries(r"\bphones?\s+home\b")).unwrap();
+        assert!(re.is_match("it “phones home”, then"));
+        assert!(!re.is_match("microphones homework"));
     }
 
     #[test]

@@ -61,27 +61,63 @@ impl Model {
 
     /// Each label's vote for a post, `2p - 1` where `p` is the predicted probability.
     pub fn votes(&self, title: &str, body: &str) -> HashMap<&str, f32> {
-        let f = features(title, body);
-        self.labels
-            .iter()
-            .map(|lw| {
-                let p = sigmoid(lw.score(&f));
-                (lw.label.as_str(), 2.0 * p - 1.0)
-            })
-            .collect()
+        let table = self.vote_table();
+        self.labels.iter().map(|lw| lw.label.as_str()).zip(table.votes(title, body)).collect()
+    }
+
+    /// The weights laid out for fast scoring (see [`VoteTable`]).
+    pub fn vote_table(&self) -> VoteTable {
+        let mut buckets: Vec<u32> =
+            self.labels.iter().flat_map(|lw| lw.weights.iter().map(|(b, _)| *b)).collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        let n = self.labels.len();
+        let mut rows = vec![0.0f32; buckets.len() * n];
+        for (li, lw) in self.labels.iter().enumerate() {
+            for (b, w) in &lw.weights {
+                if let Ok(at) = buckets.binary_search(b) {
+                    rows[at * n + li] = *w;
+                }
+            }
+        }
+        VoteTable {
+            labels: self.labels.iter().map(|lw| lw.label.clone()).collect(),
+            biases: self.labels.iter().map(|lw| lw.bias).collect(),
+            buckets,
+            rows,
+        }
     }
 }
 
-impl LabelWeights {
-    fn score(&self, feats: &[u32]) -> f32 {
-        // Weights are sorted by bucket, so each feature is a binary search.
-        let mut z = self.bias;
-        for f in feats {
-            if let Ok(i) = self.weights.binary_search_by_key(f, |(b, _)| *b) {
-                z += self.weights[i].1;
+/// A model's weights as one table: each feature bucket any label uses, with one row of
+/// weights (a column per label). Scoring a post costs one binary search per feature
+/// instead of one per feature and label.
+#[derive(Debug, Clone)]
+pub struct VoteTable {
+    labels: Vec<String>,
+    biases: Vec<f32>,
+    buckets: Vec<u32>,
+    rows: Vec<f32>,
+}
+
+impl VoteTable {
+    /// The labels, in the order of [`VoteTable::votes`].
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// Each label's vote for a post, `2p - 1`, in the order of [`VoteTable::labels`].
+    pub fn votes(&self, title: &str, body: &str) -> Vec<f32> {
+        let n = self.labels.len();
+        let mut z = self.biases.clone();
+        for f in features(title, body) {
+            if let Ok(at) = self.buckets.binary_search(&f) {
+                for (zi, w) in z.iter_mut().zip(&self.rows[at * n..(at + 1) * n]) {
+                    *zi += w;
+                }
             }
         }
-        z
+        z.into_iter().map(|z| 2.0 * sigmoid(z) - 1.0).collect()
     }
 }
 
