@@ -1,16 +1,17 @@
 //! The classifier: policy cues (and, when present, the learned model) scored per topic.
 //!
 //! Every phrase of every topic goes into one Aho-Corasick automaton, matched once over each
-//! field, ASCII case-insensitively, on word boundaries; patterns are regular expressions
-//! prefiltered by a `RegexSet`. A topic's score is the sum of the weights of the distinct
+//! field, ASCII case-insensitively, on word boundaries; patterns are regular expressions,
+//! tried only where their prefix literals occur (see `patterns`). A topic's score is the sum of the weights of the distinct
 //! cues found (a cue found in the title weighs half again as much), plus the learned
 //! model's vote. A post is sensitive when a sensitive topic reaches its threshold.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::RegexBuilder;
 use steward_policy::Policy;
 
 use crate::model::{Model, VoteTable};
+use crate::patterns::Patterns;
 use crate::post::{Evidence, Field, Post, Redacted, TopicMatch, Triage};
 use crate::redact::{PiiFinding, Redactor};
 
@@ -25,6 +26,8 @@ const MAX_EVIDENCE: usize = 12;
 pub enum TriagerError {
     #[error("topic `{topic}`: bad pattern `{pattern}`: {source}")]
     Pattern { topic: String, pattern: String, source: regex::Error },
+    #[error("topic `{topic}`: pattern `{pattern}` cannot be compiled for matching: {message}")]
+    PatternEngine { topic: String, pattern: String, message: String },
     #[error("cannot build the phrase matcher: {0}")]
     Phrases(#[from] aho_corasick::BuildError),
 }
@@ -61,8 +64,9 @@ pub struct Triager {
     topics: Vec<TopicInfo>,
     phrases: AhoCorasick,
     phrase_meta: Vec<PhraseMeta>,
-    pattern_set: RegexSet,
-    patterns: Vec<(Regex, CueRef)>,
+    patterns: Patterns,
+    /// The cue of each pattern of `patterns`.
+    pattern_cues: Vec<CueRef>,
     redactor: Redactor,
     model: Option<Model>,
     /// The model's weights laid out for scoring, and for each topic its label's column.
@@ -79,7 +83,8 @@ impl Triager {
         let mut needles: Vec<String> = Vec::new();
         let mut phrase_meta = Vec::new();
         let mut pattern_srcs = Vec::new();
-        let mut patterns = Vec::new();
+        let mut pattern_cues = Vec::new();
+        let mut pattern_topics = Vec::new();
         let mut item = 0;
         let mut groups = Vec::new();
         for (ti, topic) in policy.topics.iter().enumerate() {
@@ -113,27 +118,19 @@ impl Triager {
                         group,
                     };
                     item += 1;
-                    let compile = |pattern: &str| {
-                        RegexBuilder::new(pattern)
-                            .case_insensitive(true)
-                            .size_limit(1 << 24)
-                            .dfa_size_limit(1 << 24)
-                            .build()
-                    };
-                    // The policy's own text first, so an error quotes what the author wrote.
-                    compile(pattern).map_err(|source| TriagerError::Pattern {
+                    // Checked as the author wrote it, so an error quotes their text.
+                    RegexBuilder::new(pattern)
+                        .case_insensitive(true)
+                        .size_limit(1 << 24)
+                        .build()
+                        .map_err(|source| TriagerError::Pattern {
                         topic: topic.id.clone(),
                         pattern: pattern.clone(),
                         source,
                     })?;
-                    let pattern = ascii_word_boundaries(pattern);
-                    let re = compile(&pattern).map_err(|source| TriagerError::Pattern {
-                        topic: topic.id.clone(),
-                        pattern: pattern.clone(),
-                        source,
-                    })?;
-                    pattern_srcs.push(pattern.clone());
-                    patterns.push((re, cref));
+                    pattern_srcs.push(ascii_word_boundaries(pattern));
+                    pattern_cues.push(cref);
+                    pattern_topics.push((topic.id.clone(), pattern.clone()));
                 }
             }
         }
@@ -144,16 +141,10 @@ impl Triager {
             // overlapping search aho-corasick has.
             .kind(Some(AhoCorasickKind::DFA))
             .build(&needles)?;
-        let pattern_set = RegexSetBuilder::new(&pattern_srcs)
-            .case_insensitive(true)
-            .size_limit(1 << 26)
-            .dfa_size_limit(1 << 26)
-            .build()
-            .map_err(|source| TriagerError::Pattern {
-                topic: "*".into(),
-                pattern: "(all patterns)".into(),
-                source,
-            })?;
+        let patterns = Patterns::new(&pattern_srcs).map_err(|e| {
+            let (topic, pattern) = pattern_topics[e.index].clone();
+            TriagerError::PatternEngine { topic, pattern, message: e.message }
+        })?;
         let topics = policy
             .topics
             .iter()
@@ -167,8 +158,8 @@ impl Triager {
             topics,
             phrases,
             phrase_meta,
-            pattern_set,
             patterns,
+            pattern_cues,
             redactor: Redactor::new(&policy.allow_domains),
             model: None,
             votes: None,
@@ -269,12 +260,7 @@ impl Triager {
                 }
                 note(meta.cue, start, end);
             }
-            for i in self.pattern_set.matches(text).iter() {
-                let (re, cue) = &self.patterns[i];
-                if let Some(m) = re.find(text) {
-                    note(*cue, m.start(), m.end());
-                }
-            }
+            self.patterns.find_each(text, |i, start, end| note(self.pattern_cues[i], start, end));
         }
 
         // Each item counts once, whatever its variants and however often it was found.
@@ -375,7 +361,7 @@ fn weigh(weight: f32, in_title: bool) -> f32 {
 /// rewrite. With ASCII boundaries a non-ASCII letter next to a pattern counts as a boundary;
 /// `\w` and case folding stay Unicode. Phrases keep full Unicode boundaries (see
 /// [`is_word_char`]).
-fn ascii_word_boundaries(pattern: &str) -> String {
+pub(crate) fn ascii_word_boundaries(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() + 16);
     let mut chars = pattern.chars().peekable();
     let mut class_depth = 0usize;
@@ -475,9 +461,9 @@ mod tests {
         assert_eq!(ascii_word_boundaries(r"[]b]\b{start}x"), r"[]b]\b{start}x");
         for p in [r"\bphones?\s+home\b", r"[^.\n]{0,50}\b(other|any)\b", r"\\b\b"] {
             let rewritten = ascii_word_boundaries(p);
-            assert!(Regex::new(&rewritten).is_ok(), "{p} → {rewritten}");
+            assert!(regex::Regex::new(&rewritten).is_ok(), "{p} → {rewritten}");
         }
-        let re = Regex::new(&ascii_word_boundaries(r"\bphones?\s+home\b")).unwrap();
+        let re = regex::Regex::new(&ascii_word_boundaries(r"\bphones?\s+home\b")).unwrap();
         assert!(re.is_match("it “phones home”, then"));
         assert!(!re.is_match("microphones homework"));
     }

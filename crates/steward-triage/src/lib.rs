@@ -11,6 +11,7 @@ pub mod eval;
 pub mod labeled;
 pub mod lint;
 pub mod model;
+mod patterns;
 pub mod post;
 pub mod redact;
 

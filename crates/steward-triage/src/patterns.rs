@@ -1,0 +1,196 @@
+//! The policy's regular-expression cues, matched without scanning each post once per pattern.
+//!
+//! Every match of a pattern starts with one of its *prefix literals* (`\b(court|judge)…`
+//! starts with `court` or `judge`), which `regex-syntax` extracts. All patterns' prefix
+//! literals go into one Aho-Corasick automaton; a pattern is only tried, anchored, where one
+//! of its literals occurs. Patterns without usable prefix literals (empty, unbounded, or
+//! non-ASCII ones, which ASCII case folding could miss) are run over the whole text.
+//!
+//! Why by hand: a `RegexSet` over the shipped patterns spends most of its time building lazy
+//! DFA states for their bounded windows (`[^.\n]{0,50}`) on every new post, and one pass per
+//! pattern costs 51 passes; neither crate offers literal-gated anchored matching of a set.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex_automata::meta::Regex;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+
+/// Compiled patterns with their prefix-literal index.
+#[derive(Debug)]
+pub(crate) struct Patterns {
+    regexes: Vec<Regex>,
+    /// All gated patterns' prefix literals, ASCII case-insensitively.
+    starts: Option<AhoCorasick>,
+    /// For each literal of `starts`, its pattern.
+    owner: Vec<usize>,
+    /// Patterns run over the whole text.
+    ungated: Vec<usize>,
+}
+
+/// A pattern the regex engine refused, with its message.
+#[derive(Debug)]
+pub(crate) struct BuildError {
+    pub index: usize,
+    pub message: String,
+}
+
+impl Patterns {
+    /// Compiles the patterns (already checked with `regex`, and rewritten to ASCII word
+    /// boundaries), case-insensitively.
+    pub fn new(sources: &[String]) -> Result<Patterns, BuildError> {
+        let mut regexes = Vec::with_capacity(sources.len());
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut owner = Vec::new();
+        let mut ungated = Vec::new();
+        for (index, source) in sources.iter().enumerate() {
+            let re = Regex::builder()
+                .syntax(syntax::Config::new().case_insensitive(true))
+                .configure(
+                    Regex::config().nfa_size_limit(Some(1 << 24)).hybrid_cache_capacity(1 << 24),
+                )
+                .build(source)
+                .map_err(|e| BuildError { index, message: e.to_string() })?;
+            regexes.push(re);
+            match prefix_literals(source) {
+                Some(lits) => {
+                    for lit in lits {
+                        literals.push(lit);
+                        owner.push(index);
+                    }
+                }
+                None => ungated.push(index),
+            }
+        }
+        let starts = if literals.is_empty() {
+            None
+        } else {
+            let ac = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&literals)
+                .map_err(|e| BuildError { index: 0, message: e.to_string() })?;
+            Some(ac)
+        };
+        Ok(Patterns { regexes, starts, owner, ungated })
+    }
+
+    /// How many patterns are tried only where their prefix literals occur.
+    #[cfg(test)]
+    pub fn gated(&self) -> usize {
+        self.regexes.len() - self.ungated.len()
+    }
+
+    /// Calls `found(pattern, start, end)` at most once per pattern that matches `text`.
+    pub fn find_each(&self, text: &str, mut found: impl FnMut(usize, usize, usize)) {
+        let mut done = vec![false; self.regexes.len()];
+        if let Some(starts) = &self.starts {
+            for m in starts.find_overlapping_iter(text) {
+                let index = self.owner[m.pattern().as_usize()];
+                if done[index] {
+                    continue;
+                }
+                // The earliest match is enough: the cue counts once, and its evidence
+                // need not run to the longest end.
+                let input =
+                    Input::new(text).range(m.start()..).anchored(Anchored::Yes).earliest(true);
+                if let Some(hit) = self.regexes[index].find(input) {
+                    done[index] = true;
+                    found(index, hit.start(), hit.end());
+                }
+            }
+        }
+        for &index in &self.ungated {
+            if let Some(hit) = self.regexes[index].find(text) {
+                found(index, hit.start(), hit.end());
+            }
+        }
+    }
+}
+
+/// The literals every match of `pattern` starts with, lowercased; `None` when they cannot
+/// gate it: not finite, an empty one (the pattern may match anywhere), or a non-ASCII one.
+fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() {
+        return None;
+    }
+    let mut out: Vec<Vec<u8>> = Vec::with_capacity(lits.len());
+    for lit in lits {
+        let bytes = lit.as_bytes();
+        if bytes.is_empty() || !bytes.is_ascii() {
+            return None;
+        }
+        let lower = bytes.to_ascii_lowercase();
+        if !out.contains(&lower) {
+            out.push(lower);
+        }
+    }
+    // A literal that starts with another adds nothing: the shorter one finds the same spot.
+    let all = out.clone();
+    out.retain(|lit| !all.iter().any(|other| other.len() < lit.len() && lit.starts_with(other)));
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_literals_gate_alternations_and_not_open_patterns() {
+        let lits = prefix_literals(r"(?-u:\b)(Court|judge)s?\s+order").unwrap();
+        assert_eq!(lits, [b"court".to_vec(), b"judge".to_vec()]);
+        assert_eq!(prefix_literals(r"\w+@example"), None, "starts anywhere");
+        assert_eq!(prefix_literals(r"(a|)b?"), None, "may start with nothing");
+        assert_eq!(prefix_literals(r"données"), None, "non-ASCII: case folding could miss it");
+    }
+
+    #[test]
+    fn the_shipped_patterns_are_gated() {
+        let src = include_str!("../../../examples/policy.toml");
+        let (policy, _) = steward_policy::parse(src).valid().expect("the example policy");
+        let sources: Vec<String> = policy
+            .topics
+            .iter()
+            .flat_map(|t| t.cues.iter().flat_map(|c| c.patterns.iter()))
+            .map(|p| crate::classify::ascii_word_boundaries(p))
+            .collect();
+        let patterns = Patterns::new(&sources).unwrap();
+        eprintln!("{} of {} patterns gated", patterns.gated(), sources.len());
+        assert!(
+            patterns.gated() * 10 >= sources.len() * 9,
+            "{} of {}",
+            patterns.gated(),
+            sources.len()
+        );
+    }
+
+    #[test]
+    fn gated_matching_finds_what_a_plain_search_finds() {
+        let sources: Vec<String> = [
+            r"(?-u:\b)(see|view)\w*(?-u:\b)[^.\n]{0,50}(?-u:\b)other\s+users?(?-u:\b)",
+            r"(?-u:\b)(court|judge)\s+order",
+            r"\d{3}-\d{4}",
+        ]
+        .map(String::from)
+        .to_vec();
+        let patterns = Patterns::new(&sources).unwrap();
+        assert_eq!(patterns.gated(), 2);
+        let text = "A COURT ORDER came; I can view the files of other users. Call 555-1234. \
+                    oversee nothing; judges order";
+        let mut got = Vec::new();
+        patterns.find_each(text, |i, s, e| got.push((i, &text[s..e])));
+        got.sort();
+        assert_eq!(
+            got,
+            [(0, "view the files of other users"), (1, "COURT ORDER"), (2, "555-1234")]
+        );
+        // `oversee` holds `see` but not at a word boundary; nothing else matches.
+        let mut none = Vec::new();
+        patterns.find_each("oversee the judgement", |i, _, _| none.push(i));
+        assert!(none.is_empty(), "{none:?}");
+    }
+}
