@@ -164,14 +164,14 @@ fn sigmoid(z: f32) -> f32 {
 pub fn features(title: &str, body: &str) -> Vec<u32> {
     let mut out = Vec::new();
     for (prefix, text) in [(0u64, title), (1u64, body)] {
-        let words = words(text);
-        for (i, word) in words.iter().enumerate() {
-            out.push(hash(&[2, word_hash(word)]));
+        let words = word_hashes(text);
+        for (i, &word) in words.iter().enumerate() {
+            out.push(hash(&[2, word]));
             if prefix == 0 {
-                out.push(hash(&[3, word_hash(word)]));
+                out.push(hash(&[3, word]));
             }
-            if let Some(next) = words.get(i + 1) {
-                out.push(hash(&[4, word_hash(word), word_hash(next)]));
+            if let Some(&next) = words.get(i + 1) {
+                out.push(hash(&[4, word, next]));
             }
         }
     }
@@ -180,10 +180,23 @@ pub fn features(title: &str, body: &str) -> Vec<u32> {
     out
 }
 
-fn words(text: &str) -> Vec<String> {
+/// The [`word_hash`] of each word of `text`: split at characters that are neither
+/// alphanumeric nor an apostrophe, apostrophes trimmed, lowercased; empty words, words over
+/// 30 bytes and numbers left out; at most 2,000. ASCII words (nearly all) are hashed without
+/// allocating.
+fn word_hashes(text: &str) -> Vec<u64> {
     text.split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .map(|w| w.trim_matches('\'').to_lowercase())
-        .filter(|w| !w.is_empty() && w.len() <= 30 && !w.chars().all(|c| c.is_ascii_digit()))
+        .filter_map(|w| {
+            let w = w.trim_matches('\'');
+            if w.is_empty() || w.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            if w.is_ascii() {
+                return (w.len() <= 30).then(|| fnv(w.bytes().map(|b| b.to_ascii_lowercase())));
+            }
+            let lower = w.to_lowercase();
+            (lower.len() <= 30).then(|| word_hash(&lower))
+        })
         .take(2000)
         .collect()
 }
@@ -191,8 +204,12 @@ fn words(text: &str) -> Vec<String> {
 /// FNV-1a: stable across runs and platforms, unlike `std`'s randomly seeded hasher, so a
 /// saved model keeps meaning the same features.
 fn word_hash(word: &str) -> u64 {
+    fnv(word.bytes())
+}
+
+fn fnv(bytes: impl Iterator<Item = u8>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in word.bytes() {
+    for b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
@@ -211,6 +228,28 @@ fn hash(parts: &[u64]) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    /// The words as the first version of the model saw them; saved models depend on it.
+    fn reference_words(text: &str) -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .map(|w| w.trim_matches('\'').to_lowercase())
+            .filter(|w| !w.is_empty() && w.len() <= 30 && !w.chars().all(|c| c.is_ascii_digit()))
+            .take(2000)
+            .collect()
+    }
+
+    #[test]
+    fn word_hashes_match_the_reference_words() {
+        for text in [
+            "Does the APP phone home? It's 2024, 'quoted' words and don't-stop",
+            "Télémetrie ÜBER straße İstanbul 日本語 text — “curly” 42 4x4 ''",
+            "averyveryveryveryverylongwordthatisoverthirtybytes short",
+            "ÀÀÀÀÀÀÀÀÀÀÀÀÀÀÀ fifteen two-byte letters",
+        ] {
+            let want: Vec<u64> = reference_words(text).iter().map(|w| word_hash(w)).collect();
+            assert_eq!(word_hashes(text), want, "{text}");
+        }
+    }
+
     use super::*;
 
     fn ex(title: &str, labels: &[&str]) -> Example {
