@@ -1,10 +1,11 @@
 //! The classifier: policy cues (and, when present, the learned model) scored per topic.
 //!
 //! Every phrase of every topic goes into one Aho-Corasick automaton, matched once over each
-//! field, ASCII case-insensitively, on word boundaries; patterns are regular expressions,
-//! tried only where their prefix literals occur (see `patterns`). A topic's score is the sum of the weights of the distinct
-//! cues found (a cue found in the title weighs half again as much), plus the learned
-//! model's vote. A post is sensitive when a sensitive topic reaches its threshold.
+//! field, ASCII case-insensitively, on Unicode word boundaries; patterns are regular
+//! expressions, tried only where their prefix literals occur (see `patterns`). A topic's
+//! score is the sum of the weights of the distinct cues found (a cue found in the title
+//! weighs half again as much), plus the learned model's vote. A post is sensitive when a
+//! sensitive topic reaches its threshold.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::RegexBuilder;
@@ -68,8 +69,7 @@ pub struct Triager {
     /// The cue of each pattern of `patterns`.
     pattern_cues: Vec<CueRef>,
     redactor: Redactor,
-    model: Option<Model>,
-    /// The model's weights laid out for scoring, and for each topic its label's column.
+    /// The learned model's weights laid out for scoring, and for each topic its label's column.
     votes: Option<(VoteTable, Vec<Option<usize>>)>,
     model_weight: f32,
     items: usize,
@@ -128,7 +128,7 @@ impl Triager {
                         pattern: pattern.clone(),
                         source,
                     })?;
-                    pattern_srcs.push(ascii_word_boundaries(pattern));
+                    pattern_srcs.push(pattern.clone());
                     pattern_cues.push(cref);
                     pattern_topics.push((topic.id.clone(), pattern.clone()));
                 }
@@ -142,7 +142,10 @@ impl Triager {
             .kind(Some(AhoCorasickKind::DFA))
             .build(&needles)?;
         let patterns = Patterns::new(&pattern_srcs).map_err(|e| {
-            let (topic, pattern) = pattern_topics[e.index].clone();
+            let (topic, pattern) = match e.index {
+                Some(i) => pattern_topics[i].clone(),
+                None => ("*".into(), "(the prefix literals of all patterns)".into()),
+            };
             TriagerError::PatternEngine { topic, pattern, message: e.message }
         })?;
         let topics = policy
@@ -161,7 +164,6 @@ impl Triager {
             patterns,
             pattern_cues,
             redactor: Redactor::new(&policy.allow_domains),
-            model: None,
             votes: None,
             model_weight: policy.model_weight as f32,
             items: item,
@@ -170,17 +172,16 @@ impl Triager {
     }
 
     /// Adds a learned model whose votes are added to the rule scores.
-    pub fn with_model(mut self, model: Model) -> Self {
+    pub fn with_model(mut self, model: &Model) -> Self {
         let table = model.vote_table();
         let columns =
             self.topics.iter().map(|t| table.labels().iter().position(|l| *l == t.id)).collect();
         self.votes = Some((table, columns));
-        self.model = Some(model);
         self
     }
 
-    pub fn model(&self) -> Option<&Model> {
-        self.model.as_ref()
+    pub fn has_model(&self) -> bool {
+        self.votes.is_some()
     }
 
     pub fn redactor(&self) -> &Redactor {
@@ -351,55 +352,6 @@ fn weigh(weight: f32, in_title: bool) -> f32 {
     }
 }
 
-/// Rewrites `\b` and `\B` outside character classes to their ASCII forms `(?-u:\b)` and
-/// `(?-u:\B)`.
-///
-/// Why: the regex crate's fast engines (the lazy DFA behind `RegexSet`) give up on any
-/// haystack with a non-ASCII byte when a pattern has a Unicode word boundary, and fall back
-/// to the PikeVM, which made pattern matching two orders of magnitude slower on real posts
-/// (curly quotes, emoji, accented names are everywhere). No option of the crate does this
-/// rewrite. With ASCII boundaries a non-ASCII letter next to a pattern counts as a boundary;
-/// `\w` and case folding stay Unicode. Phrases keep full Unicode boundaries (see
-/// [`is_word_char`]).
-pub(crate) fn ascii_word_boundaries(pattern: &str) -> String {
-    let mut out = String::with_capacity(pattern.len() + 16);
-    let mut chars = pattern.chars().peekable();
-    let mut class_depth = 0usize;
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some(b @ ('b' | 'B')) if class_depth == 0 && chars.peek() != Some(&'{') => {
-                    out.push_str("(?-u:\\");
-                    out.push(b);
-                    out.push(')');
-                }
-                Some(next) => {
-                    out.push('\\');
-                    out.push(next);
-                }
-                None => out.push('\\'),
-            },
-            '[' => {
-                class_depth += 1;
-                out.push(c);
-                // A `]` right after `[` or `[^` is a literal member, not the end.
-                if chars.peek() == Some(&'^') {
-                    out.push(chars.next().unwrap_or('^'));
-                }
-                if chars.peek() == Some(&']') {
-                    out.push(chars.next().unwrap_or(']'));
-                }
-            }
-            ']' if class_depth > 0 => {
-                class_depth -= 1;
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 fn round2(x: f32) -> f64 {
     (f64::from(x) * 100.0).round() / 100.0
 }
@@ -452,20 +404,6 @@ mod tests {
         for want in ["don't opt-in", "don't opt in", "don't-opt-in", "don\u{2019}t opt-in"] {
             assert!(v.contains(&want.to_string()), "{want:?} missing from {v:?}");
         }
-    }
-
-    #[test]
-    fn pattern_word_boundaries_become_ascii_outside_classes() {
-        assert_eq!(ascii_word_boundaries(r"\bgdpr\b"), r"(?-u:\b)gdpr(?-u:\b)");
-        assert_eq!(ascii_word_boundaries(r"\Bx[\w\]b]\\b"), r"(?-u:\B)x[\w\]b]\\b");
-        assert_eq!(ascii_word_boundaries(r"[]b]\b{start}x"), r"[]b]\b{start}x");
-        for p in [r"\bphones?\s+home\b", r"[^.\n]{0,50}\b(other|any)\b", r"\\b\b"] {
-            let rewritten = ascii_word_boundaries(p);
-            assert!(regex::Regex::new(&rewritten).is_ok(), "{p} → {rewritten}");
-        }
-        let re = regex::Regex::new(&ascii_word_boundaries(r"\bphones?\s+home\b")).unwrap();
-        assert!(re.is_match("it “phones home”, then"));
-        assert!(!re.is_match("microphones homework"));
     }
 
     #[test]

@@ -32,5 +32,5 @@ pub fn builtin_model() -> &'static model::Model {
 /// The triager a fresh desk uses: the policy's cues plus the model trained on the project's
 /// own labeled set.
 pub fn default_triager(policy: &Policy) -> Result<Triager, TriagerError> {
-    Ok(Triager::new(policy)?.with_model(builtin_model().clone()))
+    Ok(Triager::new(policy)?.with_model(builtin_model()))
 }

@@ -351,7 +351,7 @@ fn a_bad_pattern_is_a_clear_error() {
 #[test]
 fn the_example_policy_alone_builds_a_triager() {
     let t = Triager::new(&policy()).expect("rules-only triager");
-    assert!(t.model().is_none());
+    assert!(!t.has_model());
     let out = t.triage(&post("Stored XSS in the search box", "alert(1) runs for everyone"));
     assert_eq!(out.topics.first().map(|m| m.id.as_str()), Some("security_vulnerability"));
 }

@@ -36,7 +36,7 @@ fn triager(engine: &EngineArgs) -> Result<Triager> {
                 .with_context(|| format!("cannot read model {}", path.display()))?;
             let model: Model = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a model file", path.display()))?;
-            Ok(Triager::new(&policy)?.with_model(model))
+            Ok(Triager::new(&policy)?.with_model(&model))
         }
         None => Ok(steward_triage::default_triager(&policy)?),
     }
@@ -124,7 +124,7 @@ fn eval(
                     .filter(|(i, _)| i % k != fold)
                     .map(|(_, p)| p.into())
                     .collect();
-                let triager = Triager::new(&policy)?.with_model(Model::train(&train));
+                let triager = Triager::new(&policy)?.with_model(&Model::train(&train));
                 for (_, p) in posts.iter().enumerate().filter(|(i, _)| i % k == fold) {
                     report.add(&p.id, &p.labels, &predicted(&triager, p));
                 }
