@@ -1,8 +1,7 @@
 -- wrk script: the baseline, GET /api/v1/health (no write, no auth), reported like posts.lua.
 
-function response(status, headers, body)
-end
-
+-- Prints the same BENCH lines as posts.lua's done(); run.sh parses both alike, so change
+-- them together.
 function done(summary, latency, requests)
    io.write(string.format("BENCH p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
       latency:percentile(50) / 1000, latency:percentile(90) / 1000,

@@ -71,6 +71,8 @@ function response(status, headers, body)
    end
 end
 
+-- Prints the same BENCH lines as health.lua's done(); run.sh parses both alike, so change
+-- them together.
 function done(summary, latency, requests)
    local s, o, b, sens = 0, 0, 0, 0
    for _, t in ipairs(threads) do

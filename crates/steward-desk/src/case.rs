@@ -144,8 +144,8 @@ pub fn may_answer(
     Err(Refusal::NotApprovedResponder { action, topics, roles })
 }
 
-/// Whether ownership may go to `new_owner`, asked by `actor` (who must be an approved
-/// responder too, unless an admin or triager assigns it).
+/// Whether ownership may go to `new_owner`: only an approved responder of the case may own
+/// it. (Who may *ask* is the server's `owner` handler: approved responders, or an admin.)
 pub fn may_own(
     responders: &[ResolvedPerson],
     topics: &[String],

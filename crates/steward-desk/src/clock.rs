@@ -51,7 +51,7 @@ pub fn minutes_ms(m: Minutes) -> i64 {
     m.as_secs() * 1000
 }
 
-/// Milliseconds as an RFC 3339 UTC time, for messages.
+/// Milliseconds as `YYYY-MM-DD HH:MM UTC`, for messages.
 pub fn format_ms(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())

@@ -37,7 +37,7 @@ impl Run {
     }
 }
 
-/// The workspace root: the binary runs there, so `examples/policy.toml` is found.
+/// The workspace root, where the tests find `examples/` and the binary runs.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
@@ -53,10 +53,14 @@ pub fn steward_with_stdin(args: &[&str], input: &str) -> Run {
 }
 
 fn run(args: &[&str], input: Option<&str>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_steward"));
+    // The developer's own settings (`STEWARD_LOG`, `STEWARD_POLICY`, …) must not leak in.
+    for (var, _) in std::env::vars().filter(|(k, _)| k.starts_with("STEWARD_")) {
+        command.env_remove(var);
+    }
+    let mut child = command
         .args(args)
         .current_dir(root())
-        .env_remove("RUST_LOG")
         .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -120,7 +124,7 @@ fn line_col_counts_lines_and_characters() {
 fn help_lists_every_subcommand() {
     let run = steward(&["--help"]);
     run.expect_code(0);
-    for sub in ["policy", "triage", "redact", "lint-response"] {
+    for sub in ["serve", "admin", "config", "policy", "triage", "redact", "lint-response"] {
         assert!(run.stdout.contains(sub), "{sub} missing from:\n{}", run.stdout);
     }
     steward(&["no-such-command"]).expect_code(2);
