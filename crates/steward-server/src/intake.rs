@@ -190,6 +190,7 @@ pub async fn submit(
         author: sub.author.clone(),
     });
     let triaged: Vec<String> = triage.topics.iter().map(|m| m.id.clone()).collect();
+    let force_topics_given = force_topics.is_some();
     let topics = match force_topics {
         Some(t) if !t.is_empty() => {
             check_sensitive_topics(state, &t)?;
@@ -197,6 +198,13 @@ pub async fn submit(
         }
         _ => triaged.clone(),
     };
+    // Escalation by hand of a post that triage finds harmless needs named topics; refuse
+    // before anything is stored, so a refused request writes nothing.
+    if force_topics_given && topics.is_empty() {
+        return Err(AppError::Validation(
+            "the post touches no sensitive topic: name the `topics` to escalate it under".into(),
+        ));
+    }
     let thread_key = sub.thread_key();
     let brief = PostBrief {
         id: post_id.clone(),

@@ -130,6 +130,11 @@ async fn bad_input_is_refused_with_a_clear_error_and_nothing_written(app: TestAp
     app.escalate(&triager, &json!({"post_id": post_id}))
         .await
         .expect_error(422, "validation_failed");
+    // A URL whose text touches no sensitive topic, with no topics named: refused, and the
+    // post is not stored either.
+    let harmless = json!({"url": "https://forum.example.org/t/dark-theme/7",
+                          "text": "The dark theme toggle sits two pixels too low."});
+    app.escalate(&triager, &harmless).await.expect_error(422, "validation_failed");
 
     // Bad query strings.
     app.get_cases(&admin, "state=pending").await.expect_error(400, "bad_request");
