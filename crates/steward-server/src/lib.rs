@@ -2,8 +2,10 @@
 //! permission check every endpoint goes through, and the background loops that deliver the
 //! outbox and fire response timers.
 //!
-//! Only this crate knows axum. Rules come from `steward-desk`, storage from `steward-store`,
-//! delivery from `steward-delivery`.
+//! Only this crate knows axum. The access table, case rules, clocks and notice texts come
+//! from `steward-desk`, triage from `steward-triage`, storage from `steward-store`, delivery
+//! from `steward-delivery`; the handlers hold the request plumbing and a few case checks
+//! that need the stored case (see `api::cases`).
 
 pub mod api;
 pub mod auth;
