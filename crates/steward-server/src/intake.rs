@@ -91,20 +91,6 @@ fn triage_record(t: &Triage) -> Value {
     })
 }
 
-/// Evidence as it may leave the desk: matched words with personal data redacted.
-fn redacted_evidence(state: &AppState, topics: &[TopicMatch]) -> Vec<TopicMatch> {
-    topics
-        .iter()
-        .map(|m| {
-            let mut m = m.clone();
-            for e in &mut m.evidence {
-                e.text = state.triager().redact(&e.text);
-            }
-            m
-        })
-        .collect()
-}
-
 /// The case and its escalation notices, one per channel that wants any of the topics.
 fn escalation(
     state: &AppState,
@@ -219,8 +205,9 @@ pub async fn submit(
     } else {
         let case_id = new_id("c");
         let plan = case::plan(state.policy(), &topics, now);
-        let evidence = redacted_evidence(state, &triage.topics);
-        Some(escalation(state, actor, &case_id, &thread_key, &plan, &brief, &evidence)?)
+        // Triage already replaced personal data inside the evidence.
+        let evidence = &triage.topics;
+        Some(escalation(state, actor, &case_id, &thread_key, &plan, &brief, evidence)?)
     };
     let new = NewPost {
         id: post_id,
@@ -279,7 +266,6 @@ pub async fn escalate_post(
         title: post.title.clone(),
         body: post.body.clone(),
     };
-    let evidence = redacted_evidence(state, &evidence);
     let esc = escalation(state, actor, &case_id, &post.thread_key, &plan, &brief, &evidence)?;
     let audit = vec![NewAudit {
         actor: actor.label.clone(),

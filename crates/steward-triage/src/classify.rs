@@ -14,7 +14,7 @@ use steward_policy::Policy;
 use crate::model::{Model, VoteTable};
 use crate::patterns::Patterns;
 use crate::post::{Evidence, Field, Post, Redacted, TopicMatch, Triage};
-use crate::redact::{PiiFinding, Redactor};
+use crate::redact::{redact_span, PiiFinding, Redactor};
 
 /// Weight multiplier for a cue matched in the title: titles say what a post is about.
 const TITLE_BOOST: f32 = 1.5;
@@ -192,9 +192,21 @@ impl Triager {
     /// found and redacted.
     pub fn triage(&self, post: &Post) -> Triage {
         let scored = self.score(post);
-        let (topics, kind) = self.decide(scored);
+        let (mut topics, kind) = self.decide(scored);
         let (title, title_pii) = self.redactor.redact(&post.title);
         let (body, body_pii) = self.redactor.redact(&post.body);
+        // Evidence leaves the desk too (stored, notices, API): personal data inside a matched
+        // window is replaced the same way as in the redacted text. Offsets stay those of the
+        // original post.
+        for e in topics.iter_mut().flat_map(|t| t.evidence.iter_mut()) {
+            let found = match e.field {
+                Field::Title => &title_pii,
+                Field::Body => &body_pii,
+            };
+            if found.iter().any(|(_, r)| r.start < e.end && r.end > e.start) {
+                e.text = redact_span(post.field(e.field), e.start..e.end, found);
+            }
+        }
         let pii = title_pii
             .into_iter()
             .map(|(kind, r)| PiiFinding { kind, field: Field::Title, start: r.start, end: r.end })

@@ -295,17 +295,7 @@ impl Redactor {
     /// ranges are into the original `text`.
     pub fn redact(&self, text: &str) -> (String, Vec<(PiiKind, Range<usize>)>) {
         let found = self.find(text);
-        if found.is_empty() {
-            return (text.to_string(), found);
-        }
-        let mut out = String::with_capacity(text.len());
-        let mut at = 0;
-        for (kind, range) in &found {
-            out.push_str(&text[at..range.start]);
-            out.push_str(placeholder(*kind));
-            at = range.end;
-        }
-        out.push_str(&text[at..]);
+        let out = redact_span(text, 0..text.len(), &found);
         (out, found)
     }
 
@@ -318,6 +308,21 @@ impl Redactor {
             .collect();
         (redacted, findings)
     }
+}
+
+/// `text[span]` with every finding that overlaps the span replaced by its [`placeholder`]
+/// (a finding cut by the span's edge is replaced whole). `found` is sorted and
+/// non-overlapping, as [`Redactor::find`] gives it; `span` is on character boundaries.
+pub fn redact_span(text: &str, span: Range<usize>, found: &[(PiiKind, Range<usize>)]) -> String {
+    let mut out = String::with_capacity(span.len());
+    let mut at = span.start;
+    for (kind, range) in found.iter().filter(|(_, r)| r.start < span.end && r.end > span.start) {
+        out.push_str(&text[at..range.start.max(at)]);
+        out.push_str(placeholder(*kind));
+        at = range.end.min(span.end);
+    }
+    out.push_str(&text[at..span.end]);
+    out
 }
 
 /// A candidate finding.

@@ -244,6 +244,28 @@ cases! {
 }
 
 #[test]
+fn personal_data_inside_evidence_is_redacted_and_offsets_stay_the_originals() {
+    let p = post(
+        "Telemetry",
+        "The app uploads to 2001:db8::8a2e:370:7334 our usage data without consent.",
+    );
+    let t = triager().triage(&p);
+    let privacy = t.topics.iter().find(|m| m.id == "privacy_telemetry").expect("privacy");
+    let window = privacy
+        .evidence
+        .iter()
+        .find(|e| e.text.starts_with("uploads"))
+        .unwrap_or_else(|| panic!("a window from `uploads`: {:?}", privacy.evidence));
+    assert_eq!(window.text, "uploads to [ip] our usage data");
+    assert_eq!(
+        &p.body[window.start..window.end],
+        "uploads to 2001:db8::8a2e:370:7334 our usage data"
+    );
+    let json = serde_json::to_string(&t).unwrap();
+    assert!(!json.contains("2001:db8"), "the address left triage's output: {json}");
+}
+
+#[test]
 fn evidence_offsets_are_char_boundaries_and_slice_to_the_text() {
     let cases = [
         post(
@@ -263,7 +285,7 @@ fn evidence_offsets_are_char_boundaries_and_slice_to_the_text() {
                 let field = p.field(e.field);
                 assert!(e.start < e.end && e.end <= field.len(), "{e:?} out of {field:?}");
                 assert!(field.is_char_boundary(e.start) && field.is_char_boundary(e.end), "{e:?}");
-                assert_eq!(&field[e.start..e.end], e.text, "{e:?}");
+                assert_eq!(&field[e.start..e.end], e.text, "{e:?} (no personal data here)");
                 seen += 1;
             }
         }
