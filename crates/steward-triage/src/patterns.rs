@@ -311,16 +311,21 @@ mod tests {
         assert!(got.is_empty());
     }
 
-    #[test]
-    fn the_shipped_patterns_are_gated() {
+    /// The example policy's patterns, as written.
+    fn shipped_patterns() -> Vec<String> {
         let src = include_str!("../../../examples/policy.toml");
         let (policy, _) = steward_policy::parse(src).valid().expect("the example policy");
-        let sources: Vec<String> = policy
+        policy
             .topics
             .iter()
             .flat_map(|t| t.cues.iter().flat_map(|c| c.patterns.iter()))
             .cloned()
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn the_shipped_patterns_are_gated() {
+        let sources = shipped_patterns();
         let patterns = Patterns::new(&sources).unwrap();
         eprintln!(
             "{} of {} patterns gated, {} required literal sets",
@@ -341,14 +346,7 @@ mod tests {
     /// matcher exactly when a plain case-insensitive search finds it.
     #[test]
     fn gated_matching_agrees_with_plain_search_on_the_labeled_posts() {
-        let src = include_str!("../../../examples/policy.toml");
-        let (policy, _) = steward_policy::parse(src).valid().expect("the example policy");
-        let sources: Vec<String> = policy
-            .topics
-            .iter()
-            .flat_map(|t| t.cues.iter().flat_map(|c| c.patterns.iter()))
-            .cloned()
-            .collect();
+        let sources = shipped_patterns();
         let patterns = Patterns::new(&sources).unwrap();
         let plain: Vec<regex::Regex> = sources
             .iter()
