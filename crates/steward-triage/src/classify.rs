@@ -1,18 +1,19 @@
 //! The classifier: policy cues (and, when present, the learned model) scored per topic.
 //!
-//! Every phrase of every topic goes into one Aho-Corasick automaton, matched once over each
-//! field, ASCII case-insensitively, on Unicode word boundaries; patterns are regular
-//! expressions, tried only where their prefix literals occur (see `patterns`). A topic's
+//! Every phrase of every topic goes into one trie, walked from each word start of each
+//! field, ASCII case-insensitively, on Unicode word boundaries (see `phrases`); patterns are
+//! regular expressions, tried only where their prefix literals occur on posts that hold
+//! their other required literals (see `patterns`). A topic's
 //! score is the sum of the weights of the distinct cues found (a cue found in the title
 //! weighs half again as much), plus the learned model's vote. A post is sensitive when a
 //! sensitive topic reaches its threshold.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::RegexBuilder;
 use steward_policy::Policy;
 
 use crate::model::{Model, VoteTable};
 use crate::patterns::Patterns;
+use crate::phrases::Phrases;
 use crate::post::{Evidence, Field, Post, Redacted, TopicMatch, Triage};
 use crate::redact::{redact_span, PiiFinding, Redactor};
 
@@ -63,7 +64,7 @@ struct TopicInfo {
 #[derive(Debug)]
 pub struct Triager {
     topics: Vec<TopicInfo>,
-    phrases: AhoCorasick,
+    phrases: Phrases,
     phrase_meta: Vec<PhraseMeta>,
     patterns: Patterns,
     /// The cue of each pattern of `patterns`.
@@ -134,13 +135,7 @@ impl Triager {
                 }
             }
         }
-        let phrases = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            // A full DFA: some megabytes for the shipped policy's phrases, and the fastest
-            // overlapping search aho-corasick has.
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&needles)?;
+        let phrases = Phrases::new(&needles)?;
         let patterns = Patterns::new(&pattern_srcs).map_err(|e| {
             let (topic, pattern) = match e.index {
                 Some(i) => pattern_topics[i].clone(),
@@ -260,19 +255,15 @@ impl Triager {
                     });
                 }
             };
-            for m in self.phrases.find_overlapping_iter(text) {
-                let meta = self.phrase_meta[m.pattern().as_usize()];
-                let (start, mut end) = (m.start(), m.end());
-                if !boundary_before(text, start) {
-                    continue;
-                }
+            self.phrases.find_each(text, |needle, start, mut end| {
+                let meta = self.phrase_meta[needle];
                 if meta.prefix {
                     end += text[end..].find(|c| !is_word_char(c)).unwrap_or(text.len() - end);
                 } else if !boundary_after(text, end) {
-                    continue;
+                    return;
                 }
                 note(meta.cue, start, end);
-            }
+            });
             self.patterns.find_each(text, |i, start, end| note(self.pattern_cues[i], start, end));
         }
 
@@ -371,15 +362,8 @@ fn round2(x: f32) -> f64 {
 /// Word characters in any script: a phrase next to “curly quotes”, «guillemets», dashes or
 /// emoji still starts and ends at a word boundary, while "Telemetrie" inside "Télémetrie"
 /// does not match "metrie".
-fn is_word_char(c: char) -> bool {
+pub(crate) fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
-}
-
-/// `start` is a char boundary of `text` (aho-corasick matches whole UTF-8 phrases).
-fn boundary_before(text: &str, start: usize) -> bool {
-    let before = text[..start].chars().next_back();
-    let first = text[start..].chars().next();
-    !(before.is_some_and(is_word_char) && first.is_some_and(is_word_char))
 }
 
 /// `end` is a char boundary of `text`.
@@ -419,17 +403,14 @@ mod tests {
     }
 
     #[test]
-    fn word_boundaries() {
+    fn word_boundaries_after_a_phrase() {
         let t = "relicensed license";
-        assert!(!boundary_before(t, 2));
-        assert!(boundary_before(t, 11));
         assert!(boundary_after(t, t.len()));
         assert!(!boundary_after(t, 5));
         // Non-ASCII punctuation is a boundary; non-ASCII letters are not.
         let t = "“phone” Télémetrie";
         let phone = t.find("phone").unwrap();
-        assert!(boundary_before(t, phone));
         assert!(boundary_after(t, phone + "phone".len()));
-        assert!(!boundary_before(t, t.find("metrie").unwrap()));
+        assert!(!boundary_after(t, t.find("Tél").unwrap() + "Tél".len()));
     }
 }

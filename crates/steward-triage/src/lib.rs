@@ -12,6 +12,7 @@ pub mod labeled;
 pub mod lint;
 pub mod model;
 mod patterns;
+mod phrases;
 pub mod post;
 pub mod redact;
 
