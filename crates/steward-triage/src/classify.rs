@@ -186,8 +186,7 @@ impl Triager {
     /// Triage of one post: topics with evidence, or the non-sensitive kind; personal data
     /// found and redacted.
     pub fn triage(&self, post: &Post) -> Triage {
-        let scored = self.score(post);
-        let (mut topics, kind) = self.decide(scored);
+        let (mut topics, kind) = self.decide(post, self.tally(post));
         let (title, title_pii) = self.redactor.redact(&post.title);
         let (body, body_pii) = self.redactor.redact(&post.body);
         // Evidence leaves the desk too (stored, notices, API): personal data inside a matched
@@ -224,10 +223,27 @@ impl Triager {
 
     /// Per-topic scores with evidence, before any decision (for explanation and tuning).
     pub fn score(&self, post: &Post) -> Vec<Scored> {
+        let tally = self.tally(post);
+        self.topics
+            .iter()
+            .zip(tally.scores)
+            .zip(tally.spans)
+            .map(|((t, score), spans)| Scored {
+                id: t.id.clone(),
+                sensitive: t.sensitive,
+                threshold: t.threshold,
+                score,
+                evidence: evidence(post, &spans),
+            })
+            .collect()
+    }
+
+    /// Per-topic scores and evidence spans, in the order of `self.topics`.
+    fn tally(&self, post: &Post) -> Tally {
         let mut hits: Vec<Option<(f32, bool)>> = vec![None; self.items];
         // The cues found, once each, so scoring walks them and not every cue of the policy.
         let mut found: Vec<CueRef> = Vec::new();
-        let mut evidence: Vec<Vec<Evidence>> = vec![Vec::new(); self.topics.len()];
+        let mut evidence: Vec<Vec<Span>> = vec![Vec::new(); self.topics.len()];
         for field in [Field::Title, Field::Body] {
             let text = post.field(field);
             if text.is_empty() {
@@ -247,12 +263,7 @@ impl Triager {
                     }
                 });
                 if cue.weight > 0.0 && evidence[cue.topic].len() < MAX_EVIDENCE {
-                    evidence[cue.topic].push(Evidence {
-                        field,
-                        start,
-                        end,
-                        text: text[start..end].to_string(),
-                    });
+                    evidence[cue.topic].push(Span { field, start, end });
                 }
             };
             self.phrases.find_each(text, |needle, start, mut end| {
@@ -291,43 +302,35 @@ impl Triager {
         }
         for ev in &mut evidence {
             ev.sort_by_key(|e| (e.field != Field::Title, e.start));
-            ev.dedup_by(|a, b| a.field == b.field && a.start == b.start && a.end == b.end);
+            ev.dedup();
         }
-        self.topics
-            .iter()
-            .zip(scores)
-            .zip(evidence)
-            .map(|((t, score), evidence)| Scored {
-                id: t.id.clone(),
-                sensitive: t.sensitive,
-                threshold: t.threshold,
-                score,
-                evidence,
-            })
-            .collect()
+        Tally { scores, spans: evidence }
     }
 
-    fn decide(&self, scored: Vec<Scored>) -> (Vec<TopicMatch>, Option<String>) {
-        let mut sensitive: Vec<&Scored> =
-            scored.iter().filter(|s| s.sensitive && s.score >= s.threshold).collect();
-        sensitive.sort_by(|a, b| b.score.total_cmp(&a.score));
-        if let Some(top) = sensitive.first().map(|s| s.score) {
+    /// The sensitive topics that reach their threshold (the top one, and the others within
+    /// [`SECONDARY_SHARE`] of it), or else the non-sensitive kind that scores highest.
+    fn decide(&self, post: &Post, tally: Tally) -> (Vec<TopicMatch>, Option<String>) {
+        let Tally { scores, mut spans } = tally;
+        let mut sensitive: Vec<usize> = (0..self.topics.len())
+            .filter(|&i| self.topics[i].sensitive && scores[i] >= self.topics[i].threshold)
+            .collect();
+        sensitive.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+        if let Some(top) = sensitive.first().map(|&i| scores[i]) {
             let topics = sensitive
                 .into_iter()
-                .filter(|s| s.score >= top * SECONDARY_SHARE)
-                .map(|s| TopicMatch {
-                    id: s.id.clone(),
-                    score: round2(s.score),
-                    evidence: s.evidence.clone(),
+                .filter(|&i| scores[i] >= top * SECONDARY_SHARE)
+                .map(|i| TopicMatch {
+                    id: self.topics[i].id.clone(),
+                    score: round2(scores[i]),
+                    evidence: evidence(post, &std::mem::take(&mut spans[i])),
                 })
                 .collect();
             return (topics, None);
         }
-        let kind = scored
-            .iter()
-            .filter(|s| !s.sensitive)
-            .max_by(|a, b| a.score.total_cmp(&b.score))
-            .map(|s| s.id.clone());
+        let kind = (0..self.topics.len())
+            .filter(|&i| !self.topics[i].sensitive)
+            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+            .map(|i| self.topics[i].id.clone());
         (Vec::new(), kind)
     }
 
@@ -335,6 +338,33 @@ impl Triager {
     pub fn redact(&self, text: &str) -> String {
         self.redactor.redact(text).0
     }
+}
+
+/// Per-topic scores and where their cues were found, before any text is copied.
+struct Tally {
+    scores: Vec<f32>,
+    spans: Vec<Vec<Span>>,
+}
+
+/// Where a cue was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    field: Field,
+    start: usize,
+    end: usize,
+}
+
+/// The evidence of `spans`: their words as the post has them.
+fn evidence(post: &Post, spans: &[Span]) -> Vec<Evidence> {
+    spans
+        .iter()
+        .map(|s| Evidence {
+            field: s.field,
+            start: s.start,
+            end: s.end,
+            text: post.field(s.field)[s.start..s.end].to_string(),
+        })
+        .collect()
 }
 
 /// A topic's score for one post, with the evidence behind it.
