@@ -1,9 +1,10 @@
 //! The classifier: policy cues (and, when present, the learned model) scored per topic.
 //!
-//! Every phrase of every topic goes into one trie, walked from each word start of each
-//! field, ASCII case-insensitively, on Unicode word boundaries (see `phrases`); patterns are
-//! regular expressions, tried only where their prefix literals occur on posts that hold
-//! their other required literals (see `patterns`). A topic's
+//! Every phrase of every topic, and every gate literal of the patterns, goes into one trie,
+//! walked from each word start of each field, ASCII case-insensitively, on Unicode word
+//! boundaries (see `phrases`); patterns are regular expressions, tried only where their
+//! prefix literals occur with their other required literals within reach (see
+//! `patterns`). A topic's
 //! score is the sum of the weights of the distinct cues found (a cue found in the title
 //! weighs half again as much), plus the learned model's vote. A post is sensitive when a
 //! sensitive topic reaches its threshold.
@@ -13,7 +14,7 @@ use steward_policy::Policy;
 
 use crate::model::{Model, VoteTable};
 use crate::patterns::Patterns;
-use crate::phrases::Phrases;
+use crate::phrases::{Needle, Phrases};
 use crate::post::{Evidence, Field, Post, Redacted, TopicMatch, Triage};
 use crate::redact::{redact_span, PiiFinding, Redactor};
 
@@ -73,7 +74,6 @@ pub struct Triager {
     /// The learned model's weights laid out for scoring, and for each topic its label's column.
     votes: Option<(VoteTable, Vec<Option<usize>>)>,
     model_weight: f32,
-    items: usize,
     /// Per cue group: its topic and its cap.
     groups: Vec<(usize, Option<f32>)>,
 }
@@ -135,7 +135,6 @@ impl Triager {
                 }
             }
         }
-        let phrases = Phrases::new(&needles)?;
         let patterns = Patterns::new(&pattern_srcs).map_err(|e| {
             let (topic, pattern) = match e.index {
                 Some(i) => pattern_topics[i].clone(),
@@ -143,6 +142,7 @@ impl Triager {
             };
             TriagerError::PatternEngine { topic, pattern, message: e.message }
         })?;
+        let phrases = Phrases::new(&needles, patterns.literals())?;
         let topics = policy
             .topics
             .iter()
@@ -161,7 +161,6 @@ impl Triager {
             redactor: Redactor::new(&policy.allow_domains),
             votes: None,
             model_weight: policy.model_weight as f32,
-            items: item,
             groups,
         })
     }
@@ -240,50 +239,51 @@ impl Triager {
 
     /// Per-topic scores and evidence spans, in the order of `self.topics`.
     fn tally(&self, post: &Post) -> Tally {
-        let mut hits: Vec<Option<(f32, bool)>> = vec![None; self.items];
-        // The cues found, once each, so scoring walks them and not every cue of the policy.
-        let mut found: Vec<CueRef> = Vec::new();
+        // The cues found, once each, and whether one was in the title: scoring walks these
+        // and not every cue of the policy. A post holds a few dozen at most.
+        let mut found: Vec<(CueRef, bool)> = Vec::new();
         let mut evidence: Vec<Vec<Span>> = vec![Vec::new(); self.topics.len()];
+        // Where the patterns' gate literals occur in the field being read.
+        let mut literals: Vec<(usize, usize)> = Vec::new();
         for field in [Field::Title, Field::Body] {
             let text = post.field(field);
             if text.is_empty() {
                 continue;
             }
+            let in_title = field == Field::Title;
             let mut note = |cue: CueRef, start: usize, end: usize| {
-                if cue.title_only && field != Field::Title {
+                if cue.title_only && !in_title {
                     return;
                 }
-                let in_title = field == Field::Title;
-                let slot = &mut hits[cue.item];
-                *slot = Some(match *slot {
-                    Some((w, t)) => (w, t || in_title),
-                    None => {
-                        found.push(cue);
-                        (cue.weight, in_title)
-                    }
-                });
+                match found.iter_mut().find(|(c, _)| c.item == cue.item) {
+                    Some((_, title)) => *title |= in_title,
+                    None => found.push((cue, in_title)),
+                }
                 if cue.weight > 0.0 && evidence[cue.topic].len() < MAX_EVIDENCE {
                     evidence[cue.topic].push(Span { field, start, end });
                 }
             };
-            self.phrases.find_each(text, |needle, start, mut end| {
-                let meta = self.phrase_meta[needle];
-                if meta.prefix {
-                    end += text[end..].find(|c| !is_word_char(c)).unwrap_or(text.len() - end);
-                } else if !boundary_after(text, end) {
-                    return;
+            literals.clear();
+            self.phrases.find_each(text, |needle, start, mut end| match needle {
+                Needle::Phrase(i) => {
+                    let meta = self.phrase_meta[i];
+                    if meta.prefix {
+                        end += text[end..].find(|c| !is_word_char(c)).unwrap_or(text.len() - end);
+                    } else if !boundary_after(text, end) {
+                        return;
+                    }
+                    note(meta.cue, start, end);
                 }
-                note(meta.cue, start, end);
+                Needle::Literal(i) => literals.push((i, start)),
             });
-            self.patterns.find_each(text, |i, start, end| note(self.pattern_cues[i], start, end));
+            self.patterns
+                .find_each(text, &literals, |i, start, end| note(self.pattern_cues[i], start, end));
         }
 
         // Each item counts once, whatever its variants and however often it was found.
         let mut group_sums = vec![0.0f32; self.groups.len()];
-        for cue in found {
-            if let Some((w, in_title)) = hits[cue.item] {
-                group_sums[cue.group] += weigh(w, in_title);
-            }
+        for (cue, in_title) in found {
+            group_sums[cue.group] += weigh(cue.weight, in_title);
         }
         let mut scores = vec![0.0f32; self.topics.len()];
         for (&(topic, cap), sum) in self.groups.iter().zip(group_sums) {
@@ -411,6 +411,9 @@ fn variants(phrase: &str) -> Vec<String> {
         out.push(phrase.replace('-', " "));
         out.push(phrase.replace(' ', "-"));
     }
+    // "--onlyallow" is not also matched as "  onlyallow": a variant that begins or ends
+    // with a space would start a walk at every space.
+    out.retain(|v| !v.starts_with(' ') && !v.ends_with(' '));
     if phrase.contains('\'') {
         let curly: Vec<String> = out.iter().map(|p| p.replace('\'', "\u{2019}")).collect();
         out.extend(curly);
@@ -430,6 +433,7 @@ mod tests {
         for want in ["don't opt-in", "don't opt in", "don't-opt-in", "don\u{2019}t opt-in"] {
             assert!(v.contains(&want.to_string()), "{want:?} missing from {v:?}");
         }
+        assert_eq!(variants("--onlyallow"), ["--onlyallow"], "no variant starts with a space");
     }
 
     #[test]

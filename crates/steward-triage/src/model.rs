@@ -110,9 +110,20 @@ impl VoteTable {
     /// Each label's vote for a post, `2p - 1`, in the order of [`VoteTable::labels`].
     pub fn votes(&self, title: &str, body: &str) -> Vec<f32> {
         let n = self.labels.len();
+        // The rows of the features found, each once (a feature counts once, as in training);
+        // features the model has no weights for are dropped before de-duplication.
+        let mut rows: Vec<u32> = Vec::new();
+        each_feature(title, body, |f| {
+            let row = self.row_of.get(f as usize).copied().unwrap_or(NO_ROW);
+            if row != NO_ROW {
+                rows.push(row);
+            }
+        });
+        rows.sort_unstable();
+        rows.dedup();
         let mut z = self.biases.clone();
-        for f in features(title, body) {
-            let at = self.row_of.get(f as usize).copied().unwrap_or(NO_ROW) as usize;
+        for at in rows {
+            let at = at as usize;
             if let Some(row) = self.rows.get(at * n..(at + 1) * n) {
                 for (zi, w) in z.iter_mut().zip(row) {
                     *zi += w;
@@ -155,42 +166,85 @@ fn sigmoid(z: f32) -> f32 {
 /// and title unigrams again under their own prefix.
 pub fn features(title: &str, body: &str) -> Vec<u32> {
     let mut out = Vec::new();
-    for (prefix, text) in [(0u64, title), (1u64, body)] {
-        let words = word_hashes(text);
-        for (i, &word) in words.iter().enumerate() {
-            out.push(hash(&[2, word]));
-            if prefix == 0 {
-                out.push(hash(&[3, word]));
-            }
-            if let Some(&next) = words.get(i + 1) {
-                out.push(hash(&[4, word, next]));
-            }
-        }
-    }
+    each_feature(title, body, |f| out.push(f));
     out.sort_unstable();
     out.dedup();
     out
 }
 
+/// Calls `f` with each feature of [`features`], repeats included, in no useful order.
+fn each_feature(title: &str, body: &str, mut f: impl FnMut(u32)) {
+    for (in_title, text) in [(true, title), (false, body)] {
+        let mut previous = None;
+        each_word_hash(text, |word| {
+            if let Some(previous) = previous {
+                f(hash(&[4, previous, word]));
+            }
+            f(hash(&[2, word]));
+            if in_title {
+                f(hash(&[3, word]));
+            }
+            previous = Some(word);
+        });
+    }
+}
+
 /// The [`word_hash`] of each word of `text`: split at characters that are neither
 /// alphanumeric nor an apostrophe, apostrophes trimmed, lowercased; empty words, words over
-/// 30 bytes and numbers left out; at most 2,000. ASCII words (nearly all) are hashed without
-/// allocating.
-fn word_hashes(text: &str) -> Vec<u64> {
-    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter_map(|w| {
-            let w = w.trim_matches('\'');
-            if w.is_empty() || w.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
+/// 30 bytes and numbers left out; at most 2,000. ASCII (nearly all text) is read byte by
+/// byte and hashed without allocating.
+fn each_word_hash(text: &str, mut f: impl FnMut(u64)) {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    let mut words = 0;
+    while at < bytes.len() && words < 2000 {
+        let start = at;
+        let mut ascii = true;
+        while at < bytes.len() {
+            let b = bytes[at];
+            if b < 0x80 {
+                if !(b.is_ascii_alphanumeric() || b == b'\'') {
+                    break;
+                }
+                at += 1;
+            } else {
+                let c = text[at..].chars().next().unwrap_or_default();
+                if !c.is_alphanumeric() {
+                    break;
+                }
+                ascii = false;
+                at += c.len_utf8();
             }
-            if w.is_ascii() {
-                return (w.len() <= 30).then(|| fnv(w.bytes().map(|b| b.to_ascii_lowercase())));
+        }
+        if at == start {
+            // A separator: step over it, whole.
+            at += text[at..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        }
+        let w = text[start..at].trim_matches('\'');
+        if w.is_empty() || w.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if ascii {
+            if w.len() <= 30 {
+                f(fnv(w.bytes().map(|b| b.to_ascii_lowercase())));
+                words += 1;
             }
+        } else {
             let lower = w.to_lowercase();
-            (lower.len() <= 30).then(|| word_hash(&lower))
-        })
-        .take(2000)
-        .collect()
+            if lower.len() <= 30 {
+                f(word_hash(&lower));
+                words += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+fn word_hashes(text: &str) -> Vec<u64> {
+    let mut out = Vec::new();
+    each_word_hash(text, |h| out.push(h));
+    out
 }
 
 /// FNV-1a: stable across runs and platforms, unlike `std`'s randomly seeded hasher, so a

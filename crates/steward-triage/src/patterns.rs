@@ -1,16 +1,19 @@
 //! The policy's regular-expression cues, matched without scanning each post once per pattern.
 //!
-//! Every match of a pattern starts with one of its *prefix literals* (`\b(court|judge)…`
-//! starts with `court` or `judge`), which `regex-syntax` extracts. All patterns' prefix
-//! literals go into one Aho-Corasick automaton; a pattern is only tried, anchored, where one
-//! of its literals occurs. Patterns without usable prefix literals (empty, unbounded, or
-//! non-ASCII ones, which ASCII case folding could miss) are run over the whole text.
+//! Nearly every pattern begins with a word boundary and a group of words
+//! (`\b(court|judge)…`): every match starts, at a word start, with one of its *prefix
+//! literals* (`court`, `judge`), which `regex-syntax` extracts. These *gate literals* are
+//! not searched for here: they join the policy's phrases in the one trie that the
+//! classifier walks from each word start (see `phrases`), which hands their occurrences
+//! back. A pattern is only tried, anchored, where one of its prefix literals occurs.
+//! Patterns without usable prefix literals (no leading `\b`, empty, unbounded, non-ASCII,
+//! or beginning with a non-word character) are run over the whole text.
 //!
 //! Most shipped patterns are two or three word groups within a window
 //! (`\b(is|are|can)\b[^.\n]{0,40}\b(compliant|certified)`): their prefix literals are
 //! common words, but every match also holds a literal of each later group. Those *required
-//! literal sets* go into the same automaton, and a pattern is only tried on a post that holds
-//! one literal of each of its sets. The one scan finds both.
+//! literal sets* are gate literals too; a pattern is only tried at a start that has a
+//! literal of each of its sets after it and within the longest span a match can have.
 //!
 //! The gates are ASCII case-insensitive, like the patterns on ASCII text; a pattern whose
 //! only match relies on a non-ASCII case variant of an ASCII letter (the Kelvin sign for
@@ -20,19 +23,21 @@
 //! DFA states for their bounded windows (`[^.\n]{0,50}`) on every new post, and one pass per
 //! pattern costs 51 passes; neither crate offers literal-gated anchored matching of a set.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
-use regex_syntax::hir::{Hir, HirKind};
+use regex_syntax::hir::{Hir, HirKind, Look};
 
-/// Compiled patterns with their literal index.
+/// Compiled patterns with their gate literals.
 #[derive(Debug)]
 pub(crate) struct Patterns {
     regexes: Vec<Regex>,
-    /// Every distinct gate literal (prefix or required), ASCII case-insensitively.
-    literals: Option<AhoCorasick>,
+    /// The most bytes a match of each pattern spans (`None`: unbounded).
+    max_len: Vec<Option<usize>>,
+    /// Every distinct gate literal (prefix or required), lower case, each beginning with an
+    /// ASCII word character and found only at ASCII word starts (see the module docs).
+    literals: Vec<Vec<u8>>,
     /// For each literal of `literals`, what finding it means.
     roles: Vec<Vec<Role>>,
     /// For each pattern, the required literal sets (ids) a post must all hold.
@@ -52,7 +57,7 @@ enum Role {
     Holds(usize),
 }
 
-/// What could not be built: a pattern (its index), or the literal automaton (`None`).
+/// What could not be built: a pattern (its index).
 #[derive(Debug)]
 pub(crate) struct BuildError {
     pub index: Option<usize>,
@@ -65,6 +70,7 @@ impl Patterns {
     pub fn new(patterns: &[String]) -> Result<Patterns, BuildError> {
         let sources: Vec<String> = patterns.iter().map(|p| ascii_word_boundaries(p)).collect();
         let mut regexes = Vec::with_capacity(sources.len());
+        let mut max_len = Vec::with_capacity(sources.len());
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut roles: Vec<Vec<Role>> = Vec::new();
         let mut add = |lit: Vec<u8>, role: Role| match literals.iter().position(|l| *l == lit) {
@@ -86,14 +92,15 @@ impl Patterns {
                 .build(source)
                 .map_err(|e| BuildError { index: Some(index), message: e.to_string() })?;
             regexes.push(re);
-            let prefix = prefix_literals(source);
-            match &prefix {
+            let gates = Gates::of(source);
+            max_len.push(gates.max_len);
+            match &gates.start {
                 Some(lits) => lits.iter().for_each(|lit| add(lit.clone(), Role::Start(index))),
                 None => ungated.push(index),
             }
             let mut ids = Vec::new();
-            for set in required_literal_sets(source) {
-                if prefix.as_ref() == Some(&set) {
+            for set in gates.required {
+                if gates.start.as_ref() == Some(&set) {
                     continue;
                 }
                 set.into_iter().for_each(|lit| add(lit, Role::Holds(sets)));
@@ -102,18 +109,13 @@ impl Patterns {
             }
             required.push(ids);
         }
-        let literals = if literals.is_empty() {
-            None
-        } else {
-            let ac = AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&literals)
-                .map_err(|e| BuildError { index: None, message: e.to_string() })?;
-            Some(ac)
-        };
-        Ok(Patterns { regexes, literals, roles, required, sets, ungated })
+        Ok(Patterns { regexes, max_len, literals, roles, required, sets, ungated })
+    }
+
+    /// The gate literals, to be found at ASCII word starts by the caller's scan and handed
+    /// back to [`Patterns::find_each`] by their index here.
+    pub fn literals(&self) -> &[Vec<u8>] {
+        &self.literals
     }
 
     /// How many patterns are tried only where their prefix literals occur.
@@ -123,30 +125,50 @@ impl Patterns {
     }
 
     /// Calls `found(pattern, start, end)` at most once per pattern that matches `text`.
-    pub fn find_each(&self, text: &str, mut found: impl FnMut(usize, usize, usize)) {
+    /// `hits` are the occurrences `(literal, start)` of [`Patterns::literals`] at the ASCII
+    /// word starts of `text` (every one of them), in order of start.
+    pub fn find_each(
+        &self,
+        text: &str,
+        hits: &[(usize, usize)],
+        mut found: impl FnMut(usize, usize, usize),
+    ) {
+        if hits.is_empty() && self.ungated.is_empty() {
+            return;
+        }
         let mut held = vec![false; self.sets];
-        let mut starts: Vec<(usize, usize)> = Vec::new();
-        if let Some(literals) = &self.literals {
-            for m in literals.find_overlapping_iter(text) {
-                for role in &self.roles[m.pattern().as_usize()] {
-                    match *role {
-                        Role::Start(index) => starts.push((index, m.start())),
-                        Role::Holds(set) => held[set] = true,
-                    }
+        // Where each required set was found, in order.
+        let mut holds: Vec<(usize, usize)> = Vec::new();
+        for &(literal, at) in hits {
+            for role in &self.roles[literal] {
+                if let Role::Holds(set) = *role {
+                    held[set] = true;
+                    holds.push((set, at));
                 }
             }
         }
         let mut done = vec![false; self.regexes.len()];
-        for (index, start) in starts {
-            if done[index] || !self.required[index].iter().all(|&set| held[set]) {
-                continue;
-            }
-            // The earliest match is enough: the cue counts once, and its evidence need not
-            // run to the longest end.
-            let input = Input::new(text).range(start..).anchored(Anchored::Yes).earliest(true);
-            if let Some(hit) = self.regexes[index].find(input) {
-                done[index] = true;
-                found(index, hit.start(), hit.end());
+        for &(literal, start) in hits {
+            for role in &self.roles[literal] {
+                let Role::Start(index) = *role else { continue };
+                if done[index] || !self.required[index].iter().all(|&set| held[set]) {
+                    continue;
+                }
+                // Every match holds a literal of each required set after its start and
+                // within its longest span: otherwise there is nothing to try here.
+                let end = self.max_len[index].map_or(usize::MAX, |n| start.saturating_add(n));
+                let near =
+                    |set: usize| holds.iter().any(|&(s, at)| s == set && at >= start && at < end);
+                if !self.required[index].iter().all(|&set| near(set)) {
+                    continue;
+                }
+                // The earliest match is enough: the cue counts once, and its evidence need
+                // not run to the longest end.
+                let input = Input::new(text).range(start..).anchored(Anchored::Yes).earliest(true);
+                if let Some(hit) = self.regexes[index].find(input) {
+                    done[index] = true;
+                    found(index, hit.start(), hit.end());
+                }
             }
         }
         for &index in &self.ungated {
@@ -215,33 +237,61 @@ fn ascii_word_boundaries(pattern: &str) -> String {
     out
 }
 
-/// The literals every match of `pattern` starts with, lowercased; `None` when they cannot
-/// gate it: not finite, an empty one (the pattern may match anywhere), or a non-ASCII one.
-fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
-    let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
-    gate_literals(&hir)
+/// What gates a pattern, read from its syntax.
+#[derive(Debug, Default)]
+struct Gates {
+    /// The literals every match starts with, each at an ASCII word start; `None` when they
+    /// cannot gate it: the pattern does not begin with `\b`, or its literals are not finite,
+    /// empty (it may match anywhere), non-ASCII, or begin with a non-word character.
+    start: Option<Vec<Vec<u8>>>,
+    /// For each part of the pattern's top-level sequence that every match goes through and
+    /// that follows a `\b`, the literals that part's matches start with: every match holds
+    /// one literal of each set, at an ASCII word start. Parts without usable literals
+    /// (windows like `[^.\n]{0,40}`, `\w*`, optional parts) give no set.
+    required: Vec<Vec<Vec<u8>>>,
+    /// The most bytes a match spans.
+    max_len: Option<usize>,
 }
 
-/// For each part of the pattern's top-level sequence that every match goes through, the
-/// literals that part's matches start with (as [`prefix_literals`] gives them): every
-/// match holds one literal of each set. Parts without usable literals (windows like
-/// `[^.\n]{0,40}`, `\w*`, word boundaries, optional parts) give no set.
-fn required_literal_sets(pattern: &str) -> Vec<Vec<Vec<u8>>> {
-    let Ok(hir) = regex_syntax::ParserBuilder::new().build().parse(pattern) else {
-        return Vec::new();
-    };
-    let HirKind::Concat(parts) = hir.kind() else {
-        return Vec::new();
-    };
-    let mut sets: Vec<Vec<Vec<u8>>> = Vec::new();
-    for part in parts {
-        if let Some(set) = gate_literals(part) {
-            if !sets.contains(&set) {
-                sets.push(set);
+impl Gates {
+    fn of(pattern: &str) -> Gates {
+        let Ok(hir) = regex_syntax::ParserBuilder::new().build().parse(pattern) else {
+            return Gates::default();
+        };
+        let max_len = hir.properties().maximum_len();
+        let HirKind::Concat(parts) = hir.kind() else {
+            return Gates { max_len, ..Gates::default() };
+        };
+        let start = match parts.first() {
+            Some(first) if is_word_boundary(first) => word_start_literals(&hir),
+            _ => None,
+        };
+        let mut required: Vec<Vec<Vec<u8>>> = Vec::new();
+        for pair in parts.windows(2) {
+            if !is_word_boundary(&pair[0]) {
+                continue;
+            }
+            if let Some(set) = word_start_literals(&pair[1]) {
+                if !required.contains(&set) {
+                    required.push(set);
+                }
             }
         }
+        Gates { start, required, max_len }
     }
-    sets
+}
+
+fn is_word_boundary(hir: &Hir) -> bool {
+    matches!(hir.kind(), HirKind::Look(Look::WordAscii | Look::WordUnicode))
+}
+
+/// [`gate_literals`] when each begins with an ASCII word character: after a `\b`, such a
+/// literal starts where the character before is not an ASCII word character.
+fn word_start_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let lits = gate_literals(hir)?;
+    lits.iter()
+        .all(|l| l.first().is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_'))
+        .then_some(lits)
 }
 
 /// The literals every match of `hir` starts with, lowercased and without one that starts
@@ -287,28 +337,58 @@ mod tests {
         assert!(!re.is_match("microphones homework"));
     }
 
-    #[test]
-    fn prefix_literals_gate_alternations_and_not_open_patterns() {
-        let lits = prefix_literals(r"(?-u:\b)(Court|judge)s?\s+order").unwrap();
-        assert_eq!(lits, [b"court".to_vec(), b"judge".to_vec()]);
-        assert_eq!(prefix_literals(r"\w+@example"), None, "starts anywhere");
-        assert_eq!(prefix_literals(r"(a|)b?"), None, "may start with nothing");
-        assert_eq!(prefix_literals(r"données"), None, "non-ASCII: case folding could miss it");
+    /// The occurrences of the gate literals at ASCII word starts, found the plain way.
+    pub(crate) fn literal_hits(patterns: &Patterns, text: &str) -> Vec<(usize, usize)> {
+        let b = text.as_bytes();
+        let word = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
+        let mut hits = Vec::new();
+        for at in 0..b.len() {
+            if !word(b[at]) || (at > 0 && word(b[at - 1])) {
+                continue;
+            }
+            for (i, lit) in patterns.literals().iter().enumerate() {
+                if b[at..].len() >= lit.len() && b[at..at + lit.len()].eq_ignore_ascii_case(lit) {
+                    hits.push((i, at));
+                }
+            }
+        }
+        hits.sort_by_key(|&(i, at)| (at, patterns.literals()[i].len()));
+        hits
+    }
+
+    fn find_all(patterns: &Patterns, text: &str) -> Vec<(usize, usize, usize)> {
+        let mut got = Vec::new();
+        patterns.find_each(text, &literal_hits(patterns, text), |i, s, e| got.push((i, s, e)));
+        got
     }
 
     #[test]
-    fn required_sets_come_from_the_mandatory_parts_of_a_sequence() {
-        let sets = required_literal_sets(r"\b(is|are)\b[^.\n]{0,40}\b(Compliant|certified)\w*(x)?");
+    fn start_gates_are_word_start_literals_of_patterns_that_begin_with_a_boundary() {
+        let lits = Gates::of(r"(?-u:\b)(Court|judge)s?\s+order").start.unwrap();
+        assert_eq!(lits, [b"court".to_vec(), b"judge".to_vec()]);
+        assert_eq!(Gates::of(r"(Court|judge)s?\s+order").start, None, "no boundary before");
+        assert_eq!(Gates::of(r"\b\w+@example").start, None, "starts anywhere");
+        assert_eq!(Gates::of(r"\b(a|)b?").start, None, "may start with nothing");
+        assert_eq!(Gates::of(r"\bdonnées").start, None, "non-ASCII: case folding could miss it");
+        assert_eq!(Gates::of(r"\b(#|id)\d").start, None, "`#` after `\\b` follows a word");
+        assert_eq!(Gates::of(r"\bab[^.]{0,10}c").max_len, Some(2 + 40 + 1));
+    }
+
+    #[test]
+    fn required_sets_come_from_the_mandatory_parts_of_a_sequence_after_a_boundary() {
+        let gates = Gates::of(r"\b(is|are)\b[^.\n]{0,40}\b(Compliant|certified)\w*(x)?\s+(yes|no)");
         let lits = |words: &[&str]| words.iter().map(|w| w.as_bytes().to_vec()).collect::<Vec<_>>();
-        assert_eq!(sets, [lits(&["is", "are"]), lits(&["compliant", "certified"])]);
-        assert!(required_literal_sets(r"a|b").is_empty(), "an alternation is not a sequence");
+        assert_eq!(gates.required, [lits(&["is", "are"]), lits(&["compliant", "certified"])]);
+        assert!(
+            Gates::of(r"\bfoo|bar\b\s\bbaz").required.is_empty(),
+            "an alternation is not a sequence"
+        );
         let patterns = Patterns::new(&[r"\b(is|are)\b[^.\n]{0,40}\bcompliant".into()]).unwrap();
-        let mut got = Vec::new();
-        patterns.find_each("Is it compliant? It is.", |i, s, e| got.push((i, s, e)));
-        assert_eq!(got, [(0, 0, 15)]);
-        got.clear();
-        patterns.find_each("it is what it is", |i, s, e| got.push((i, s, e)));
-        assert!(got.is_empty());
+        assert_eq!(find_all(&patterns, "Is it compliant? It is."), [(0, 0, 15)]);
+        assert!(find_all(&patterns, "it is what it is").is_empty());
+        // The required literal is held, but not within reach of any start.
+        let far = format!("is {} compliant", "x".repeat(60));
+        assert!(find_all(&patterns, &far).is_empty());
     }
 
     /// The example policy's patterns, as written.
@@ -363,7 +443,9 @@ mod tests {
             for field in ["title", "body"] {
                 let text = post[field].as_str().unwrap_or_default();
                 let mut got = vec![false; sources.len()];
-                patterns.find_each(text, |i, _, _| got[i] = true);
+                for (i, _, _) in find_all(&patterns, text) {
+                    got[i] = true;
+                }
                 let want: Vec<bool> = plain.iter().map(|re| re.is_match(text)).collect();
                 for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                     assert_eq!(g, w, "pattern {} on {:?}", sources[i], post["id"]);
@@ -372,6 +454,36 @@ mod tests {
             }
         }
         assert!(hits > 100, "the patterns match the labeled posts often enough ({hits})");
+    }
+
+    /// The classifier finds the gate literals with its phrase walk; on every labeled post
+    /// (and on text with non-ASCII letters before ASCII ones) that walk finds exactly the
+    /// occurrences the plain way finds.
+    #[test]
+    fn the_phrase_walk_finds_the_gate_literals_at_ascii_word_starts() {
+        let patterns = Patterns::new(&shipped_patterns()).unwrap();
+        let walk = crate::phrases::Phrases::new(&[], patterns.literals()).unwrap();
+        let mut texts: Vec<String> = vec!["éis ÉCOURT “court” naïvelegal données_is is_x".into()];
+        for line in crate::labeled::BUILTIN_JSONL.lines() {
+            let post: serde_json::Value = serde_json::from_str(line).unwrap();
+            for field in ["title", "body"] {
+                texts.push(post[field].as_str().unwrap_or_default().to_string());
+            }
+        }
+        let mut total = 0;
+        for text in &texts {
+            let mut got = Vec::new();
+            walk.find_each(text, |n, s, _| match n {
+                crate::phrases::Needle::Literal(i) => got.push((i, s)),
+                crate::phrases::Needle::Phrase(i) => panic!("phrase {i} found, none given"),
+            });
+            let mut want = literal_hits(&patterns, text);
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "{text}");
+            total += got.len();
+        }
+        assert!(total > 1000, "gate literals occur in the labeled posts ({total})");
     }
 
     #[test]
@@ -387,16 +499,15 @@ mod tests {
         assert_eq!(patterns.gated(), 2);
         let text = "A COURT ORDER came; I can view the files of other users. Call 555-1234. \
                     oversee nothing; judges order";
-        let mut got = Vec::new();
-        patterns.find_each(text, |i, s, e| got.push((i, &text[s..e])));
+        let mut got: Vec<(usize, &str)> =
+            find_all(&patterns, text).into_iter().map(|(i, s, e)| (i, &text[s..e])).collect();
         got.sort();
         assert_eq!(
             got,
             [(0, "view the files of other users"), (1, "COURT ORDER"), (2, "555-1234")]
         );
         // `oversee` holds `see` but not at a word boundary; nothing else matches.
-        let mut none = Vec::new();
-        patterns.find_each("oversee the judgement", |i, _, _| none.push(i));
+        let none = find_all(&patterns, "oversee the judgement");
         assert!(none.is_empty(), "{none:?}");
     }
 }
