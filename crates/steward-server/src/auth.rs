@@ -1,6 +1,10 @@
 //! Who is asking: bearer tokens, stored only as SHA-256 hashes, resolved to an [`Actor`];
 //! and the one place that checks an actor's role against an [`Action`].
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use rand::distributions::Alphanumeric;
@@ -46,19 +50,50 @@ impl FromRequestParts<AppState> for Authed {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or(AppError::Unauthenticated)?;
-        let record = state
-            .store()
-            .find_token(&token_hash(secret))
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let hash = token_hash(secret);
+        if let Some(actor) = state.tokens().get(&hash) {
+            return Ok(Authed(actor));
+        }
+        let record = state.store().find_token(&hash).await?.ok_or(AppError::Unauthenticated)?;
         let role: AccessRole = record.role.parse().map_err(AppError::internal)?;
         let person = (!record.person.is_empty()).then(|| record.person.clone());
         let label = person.clone().unwrap_or_else(|| format!("token:{}", record.id));
-        Ok(Authed(Actor { person, role, label }))
+        let actor = Actor { person, role, label };
+        state.tokens().put(hash, actor.clone());
+        Ok(Authed(actor))
     }
 }
 
 /// Refuses the action unless the actor's role permits it.
+/// Tokens recently found in the store, by hash, so that a busy client does not cost a
+/// database read per request. An entry is trusted for [`TokenCache::TTL`]: a token revoked
+/// in the database stops working within that time. Unknown tokens are never cached, and
+/// the cache is emptied when it reaches [`TokenCache::CAPACITY`], so random tokens cannot
+/// grow it.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    entries: Mutex<HashMap<String, (Actor, Instant)>>,
+}
+
+impl TokenCache {
+    pub const TTL: Duration = Duration::from_secs(10);
+    pub const CAPACITY: usize = 4096;
+
+    fn get(&self, hash: &str) -> Option<Actor> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (actor, at) = entries.get(hash)?;
+        (at.elapsed() < Self::TTL).then(|| actor.clone())
+    }
+
+    fn put(&self, hash: String, actor: Actor) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::CAPACITY {
+            entries.clear();
+        }
+        entries.insert(hash, (actor, Instant::now()));
+    }
+}
+
 pub fn authorize(actor: &Actor, action: Action) -> Result<(), AppError> {
     if permits(actor.role, action) {
         Ok(())

@@ -10,6 +10,7 @@ use steward_triage::lint::Linter;
 use steward_triage::Triager;
 use tokio::sync::Notify;
 
+use crate::auth::TokenCache;
 use crate::settings::Settings;
 
 #[derive(Clone)]
@@ -23,6 +24,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     settings: Settings,
     delivery_wake: Mutex<Option<Arc<Notify>>>,
+    tokens: TokenCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,7 @@ impl AppState {
             clock,
             settings,
             delivery_wake: Mutex::new(None),
+            tokens: TokenCache::default(),
         })))
     }
 
@@ -75,6 +78,9 @@ impl AppState {
     }
     pub fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+    pub fn tokens(&self) -> &TokenCache {
+        &self.0.tokens
     }
 
     pub fn set_delivery_waker(&self, notify: Arc<Notify>) {

@@ -10,6 +10,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: a request allocates and frees many small
+/// strings and JSON values, and under load glibc's malloc cost a fifth of the desk's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "steward", version, about = "Steward, the community escalation desk")]
 struct Cli {
