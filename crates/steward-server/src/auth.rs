@@ -70,19 +70,30 @@ impl FromRequestParts<AppState> for Authed {
 /// in the database stops working within that time. Unknown tokens are never cached, and
 /// the cache is emptied when it reaches [`TokenCache::CAPACITY`], so random tokens cannot
 /// grow it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TokenCache {
+    ttl: Duration,
     entries: Mutex<HashMap<String, (Actor, Instant)>>,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        TokenCache::with_ttl(Self::TTL)
+    }
 }
 
 impl TokenCache {
     pub const TTL: Duration = Duration::from_secs(10);
     pub const CAPACITY: usize = 4096;
 
+    pub fn with_ttl(ttl: Duration) -> Self {
+        TokenCache { ttl, entries: Mutex::default() }
+    }
+
     fn get(&self, hash: &str) -> Option<Actor> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let (actor, at) = entries.get(hash)?;
-        (at.elapsed() < Self::TTL).then(|| actor.clone())
+        (at.elapsed() < self.ttl).then(|| actor.clone())
     }
 
     fn put(&self, hash: String, actor: Actor) {
@@ -99,5 +110,33 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(AppError::Forbidden(format!("the {} role may not do this ({action:?})", actor.role)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(label: &str) -> Actor {
+        Actor { person: None, role: AccessRole::Admin, label: label.into() }
+    }
+
+    #[test]
+    fn token_cache_forgets_after_its_ttl_and_stays_bounded() {
+        let cache = TokenCache::with_ttl(Duration::from_millis(40));
+        assert_eq!(cache.get("h1"), None);
+        cache.put("h1".into(), actor("a"));
+        assert_eq!(cache.get("h1"), Some(actor("a")));
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(cache.get("h1"), None, "a revoked token must stop working after the TTL");
+
+        let cache = TokenCache::default();
+        for i in 0..TokenCache::CAPACITY {
+            cache.put(format!("h{i}"), actor("a"));
+        }
+        assert!(cache.get("h0").is_some());
+        cache.put("one more".into(), actor("b"));
+        assert_eq!(cache.get("h0"), None, "a full cache starts over");
+        assert_eq!(cache.get("one more"), Some(actor("b")));
     }
 }
