@@ -3,9 +3,10 @@
 //! Exactly-once towards the receiver rests on three things: the store hands an item to
 //! one worker at a time (a lease, so several `steward serve` processes on one PostgreSQL
 //! database divide the work); an attempt finishes well within the lease ([`SEND_TIMEOUT`]
-//! is checked against it); and the outcome is recorded right after the attempt. A process
-//! killed between a receiver's 2xx and the record is the one case that sends twice, once
-//! the lease runs out; the stable `X-Steward-Delivery` header lets the receiver drop it.
+//! is checked against it); and the outcomes of a step are recorded, in one transaction,
+//! right after its last attempt. A process killed between a receiver's 2xx and that record
+//! is the one case that sends twice, once the lease runs out; the stable
+//! `X-Steward-Delivery` header lets the receiver drop it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -116,21 +117,32 @@ impl Worker {
             if claimed > 0 {
                 tracing::debug!(claimed, "claimed outbox items");
             }
-            let results: Vec<Result<(), WorkerError>> = stream::iter(items)
+            let attempts: Vec<(i64, AttemptOutcome)> = stream::iter(items)
                 .map(|item| self.deliver(item, now_ms))
                 .buffer_unordered(self.concurrency)
                 .collect()
                 .await;
-            // Every item was attempted; report the first store failure, if any.
-            results.into_iter().collect::<Result<Vec<()>, _>>()?;
+            // Every item was attempted: the outcomes go in together, one transaction.
+            let recorded = self.store.record_attempts(&self.id, now_ms, attempts).await?;
+            for result in recorded {
+                match result {
+                    Ok(()) => {}
+                    // The lease ran out during the attempt and another worker has the item
+                    // now; its record wins. Not a failure of this step.
+                    Err(StoreError::Conflict(reason)) => {
+                        tracing::warn!(%reason, "attempt not recorded: lease lost");
+                    }
+                    Err(e) => tracing::error!(error = %e, "could not record the attempt"),
+                }
+            }
             Ok(claimed)
         }
         .instrument(span)
         .await
     }
 
-    /// Attempts one item and records the outcome.
-    async fn deliver(&self, item: OutboxItem, now_ms: i64) -> Result<(), WorkerError> {
+    /// Attempts one item: its id and the outcome to record.
+    async fn deliver(&self, item: OutboxItem, now_ms: i64) -> (i64, AttemptOutcome) {
         let span = tracing::info_span!(
             "deliver",
             outbox_id = item.id,
@@ -143,19 +155,7 @@ impl Worker {
                 Ok(()) => AttemptOutcome::Delivered,
                 Err(e) => self.outcome_of_failure(&e, item.attempts, now_ms),
             };
-            match self.store.record_attempt(item.id, &self.id, now_ms, outcome).await {
-                Ok(()) => Ok(()),
-                // The lease ran out during the attempt and another worker has the item now;
-                // its record wins. Not a failure of this step.
-                Err(StoreError::Conflict(reason)) => {
-                    tracing::warn!(%reason, "attempt not recorded: lease lost");
-                    Ok(())
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "could not record the attempt");
-                    Err(e.into())
-                }
-            }
+            (item.id, outcome)
         }
         .instrument(span)
         .await

@@ -127,12 +127,15 @@ impl Store {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        // The picked ids are materialized first: as a plain `IN (SELECT … LIMIT n)`,
+        // PostgreSQL may run the subquery again per row and lease more than `limit` rows.
         let sql = format!(
-            "UPDATE outbox SET lease_until = $1, leased_by = $2 \
-             WHERE id IN (SELECT id FROM outbox \
+            "WITH picked AS MATERIALIZED (SELECT id FROM outbox \
                           WHERE status = 'pending' AND next_attempt_at <= $3 \
                             AND (lease_until IS NULL OR lease_until <= $3) \
                           ORDER BY next_attempt_at, id LIMIT $4 {skip_locked}) \
+             UPDATE outbox SET lease_until = $1, leased_by = $2 \
+             WHERE id IN (SELECT id FROM picked) \
                AND status = 'pending' AND next_attempt_at <= $3 \
                AND (lease_until IS NULL OR lease_until <= $3) \
              RETURNING id, case_id, channel, purpose, payload, attempts"
@@ -172,53 +175,30 @@ impl Store {
         now: i64,
         outcome: AttemptOutcome,
     ) -> Result<(), StoreError> {
-        let (status, error, next_attempt_at, delivered_at) = match &outcome {
-            AttemptOutcome::Delivered => ("delivered", None, None, Some(now)),
-            AttemptOutcome::Retry { error, next_attempt_at } => {
-                ("pending", Some(error.as_str()), Some(*next_attempt_at), None)
-            }
-            AttemptOutcome::GiveUp { error } => ("failed", Some(error.as_str()), None, None),
-        };
+        self.record_attempts(worker, now, vec![(outbox_id, outcome)])
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Conflict("no attempt was recorded".into())))
+    }
+
+    /// Records the attempts of one delivery step in one transaction (one disk flush for
+    /// the whole step instead of one per message). Each attempt gets its own outcome, as
+    /// [`Store::record_attempt`] gives it: a row whose lease was lost is left alone and the
+    /// others are recorded all the same. The error is for the transaction as a whole.
+    #[tracing::instrument(skip_all, fields(worker = %worker, count = attempts.len()))]
+    pub async fn record_attempts(
+        &self,
+        worker: &str,
+        now: i64,
+        attempts: Vec<(i64, AttemptOutcome)>,
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let updated = sqlx::query(
-            "UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
-             next_attempt_at = COALESCE($3, next_attempt_at), delivered_at = $4, \
-             lease_until = NULL, leased_by = NULL \
-             WHERE id = $5 AND leased_by = $6 AND status = 'pending'",
-        )
-        .bind(status)
-        .bind(error)
-        .bind(next_attempt_at)
-        .bind(delivered_at)
-        .bind(outbox_id)
-        .bind(worker)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE id = $1")
-                .bind(outbox_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                None => StoreError::not_found("outbox row", outbox_id.to_string()),
-                Some(_) => StoreError::Conflict(format!(
-                    "outbox row {outbox_id} is not leased by {worker}: the lease was lost"
-                )),
-            });
+        let mut results = Vec::with_capacity(attempts.len());
+        for (outbox_id, outcome) in &attempts {
+            results.push(record_in_tx(&mut tx, *outbox_id, worker, now, outcome).await?);
         }
-        sqlx::query(
-            "INSERT INTO delivery_attempts (outbox_id, at, worker, ok, error) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(outbox_id)
-        .bind(now)
-        .bind(worker)
-        .bind(rows::flag_int(matches!(outcome, AttemptOutcome::Delivered)))
-        .bind(error)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(results)
     }
 
     #[tracing::instrument(skip_all)]
@@ -251,4 +231,60 @@ impl Store {
         .await?;
         Ok(next)
     }
+}
+
+/// One attempt, inside the caller's transaction. The outer error fails the transaction;
+/// the inner one is this attempt's alone (its row is gone, or leased by another worker).
+async fn record_in_tx(
+    conn: &mut AnyConnection,
+    outbox_id: i64,
+    worker: &str,
+    now: i64,
+    outcome: &AttemptOutcome,
+) -> Result<Result<(), StoreError>, StoreError> {
+    let (status, error, next_attempt_at, delivered_at) = match outcome {
+        AttemptOutcome::Delivered => ("delivered", None, None, Some(now)),
+        AttemptOutcome::Retry { error, next_attempt_at } => {
+            ("pending", Some(error.as_str()), Some(*next_attempt_at), None)
+        }
+        AttemptOutcome::GiveUp { error } => ("failed", Some(error.as_str()), None, None),
+    };
+    let updated = sqlx::query(
+        "UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
+         next_attempt_at = COALESCE($3, next_attempt_at), delivered_at = $4, \
+         lease_until = NULL, leased_by = NULL \
+         WHERE id = $5 AND leased_by = $6 AND status = 'pending'",
+    )
+    .bind(status)
+    .bind(error)
+    .bind(next_attempt_at)
+    .bind(delivered_at)
+    .bind(outbox_id)
+    .bind(worker)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE id = $1")
+            .bind(outbox_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return Ok(Err(match exists {
+            None => StoreError::not_found("outbox row", outbox_id.to_string()),
+            Some(_) => StoreError::Conflict(format!(
+                "outbox row {outbox_id} is not leased by {worker}: the lease was lost"
+            )),
+        }));
+    }
+    sqlx::query(
+        "INSERT INTO delivery_attempts (outbox_id, at, worker, ok, error) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(outbox_id)
+    .bind(now)
+    .bind(worker)
+    .bind(rows::flag_int(matches!(outcome, AttemptOutcome::Delivered)))
+    .bind(error)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Ok(()))
 }

@@ -135,6 +135,7 @@ both!(
     closing_twice_conflicts,
     concurrent_workers_never_share_a_row,
     expired_lease_can_be_reclaimed,
+    a_step_records_its_attempts_together,
     retry_and_give_up_keep_every_attempt,
     timers_fire_once,
     overdue_case_gets_only_the_breach,
@@ -767,6 +768,36 @@ async fn expired_lease_can_be_reclaimed(store: Store) {
         store.record_attempt(9_999, "w2", T0, AttemptOutcome::Delivered).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+async fn a_step_records_its_attempts_together(store: Store) {
+    store.enqueue(None, notifications(3), T0).await.expect("enqueue");
+    let mine = store.claim_deliveries("w1", T0, 1_000, 2).await.expect("claim");
+    let theirs = store.claim_deliveries("w2", T0, 1_000, 10).await.expect("claim");
+    assert_eq!((mine.len(), theirs.len()), (2, 1));
+    // One of w1's rows, one that w2 holds, and one that does not exist: the first is
+    // recorded, the other two fail alone.
+    let results = store
+        .record_attempts(
+            "w1",
+            T0 + 10,
+            vec![
+                (mine[0].id, AttemptOutcome::Delivered),
+                (theirs[0].id, AttemptOutcome::Delivered),
+                (9_999, AttemptOutcome::Delivered),
+            ],
+        )
+        .await
+        .expect("the step's transaction");
+    assert!(results[0].is_ok(), "{:?}", results[0]);
+    assert!(matches!(results[1], Err(StoreError::Conflict(_))), "{:?}", results[1]);
+    assert!(matches!(results[2], Err(StoreError::NotFound { .. })), "{:?}", results[2]);
+    let counts = store.outbox_counts().await.expect("counts");
+    assert_eq!((counts.delivered, counts.pending), (1, 2));
+    // w1's other row is still leased to w1 and can be recorded later.
+    let retry = AttemptOutcome::Retry { error: "503".into(), next_attempt_at: T0 + 5_000 };
+    store.record_attempt(mine[1].id, "w1", T0 + 20, retry).await.expect("record");
+    assert_eq!(store.next_delivery_at().await.expect("next"), Some(T0 + 1_000));
 }
 
 async fn retry_and_give_up_keep_every_attempt(store: Store) {
