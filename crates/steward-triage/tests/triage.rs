@@ -377,3 +377,31 @@ fn the_example_policy_alone_builds_a_triager() {
     let out = t.triage(&post("Stored XSS in the search box", "alert(1) runs for everyone"));
     assert_eq!(out.topics.first().map(|m| m.id.as_str()), Some("security_vulnerability"));
 }
+
+/// `testdata/hard-positives.jsonl`: sensitive posts of our own that avoid their topic's
+/// usual words, kept out of the training set to measure how many the desk still escalates
+/// (`steward triage eval crates/steward-triage/testdata/hard-positives.jsonl`). A floor
+/// below today's figure (0.70) catches a change that loses them.
+#[test]
+fn most_sensitive_posts_without_their_usual_words_are_escalated() {
+    let posts =
+        steward_triage::labeled::parse_jsonl(include_str!("../testdata/hard-positives.jsonl"))
+            .expect("valid");
+    let builtin: BTreeSet<String> =
+        steward_triage::labeled::builtin().into_iter().map(|p| p.id).collect();
+    assert!(posts.len() >= 80);
+    let mut escalated = 0;
+    for p in &posts {
+        assert!(!builtin.contains(&p.id), "{} is also in the training set", p.id);
+        assert!(
+            p.labels.iter().all(|l| steward_policy::SENSITIVE_TOPICS.contains(&l.as_str())),
+            "{}: only sensitive posts here",
+            p.id
+        );
+        if triager().triage(&post(&p.title, &p.body)).sensitive {
+            escalated += 1;
+        }
+    }
+    let recall = escalated as f64 / posts.len() as f64;
+    assert!(recall >= 0.6, "escalated {escalated} of {} ({recall:.2})", posts.len());
+}
