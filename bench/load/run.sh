@@ -6,6 +6,8 @@
 #   BACKENDS=sqlite CONNECTIONS=64 DURATION=10 bench/load/run.sh
 #
 # Environment: BACKENDS ("sqlite postgres"), CONNECTIONS ("64 256"), DURATION (seconds, 20),
+# CHANNELS ("receiver": escalations are delivered to a live receiver during the run; "none":
+# no channel, intake alone),
 # THREADS (wrk threads, 2), SENSITIVE_EVERY (10: every 10th post is sensitive),
 # STEWARD_TEST_DATABASE_URL (PostgreSQL server, default postgres://postgres@127.0.0.1:5432/test;
 # a fresh database is created on it and dropped afterwards), CARGO_TARGET_DIR (default
@@ -74,6 +76,14 @@ bin="$CARGO_TARGET_DIR/release"
     >"$work/receiver.out" 2>&1 &
 pids+=($!)
 receiver_http="$(wait_line "$work/receiver.out" '^http=' "${pids[-1]}" | sed -E 's/^http=([^ ]+).*/\1/')"
+channels="${CHANNELS:-receiver}"
+case "$channels" in
+    receiver | none) ;;
+    *) log "CHANNELS must be receiver or none, not $channels"; exit 2 ;;
+esac
+if [[ "$channels" == none ]]; then
+    : >"$work/steward.toml"
+else
 cat >"$work/steward.toml" <<EOF
 [[channels]]
 kind = "mattermost"
@@ -88,6 +98,7 @@ id = "hook"
 url = "http://$receiver_http/hooks/event"
 secret = "bench-secret"
 EOF
+fi
 
 stored_count() { # backend url run
     local sql="SELECT COUNT(*) FROM posts WHERE source = 'bench' AND external_id LIKE '$3-%'"
@@ -179,6 +190,6 @@ for backend in $backends; do
 done
 
 {
-    echo "steward load benchmark: $(date -u +%FT%TZ), $(nproc) CPUs, wrk -t$threads, ${duration}s per row, 1 post in $sensitive_every sensitive"
+    echo "steward load benchmark: $(date -u +%FT%TZ), $(nproc) CPUs, wrk -t$threads, ${duration}s per row, 1 post in $sensitive_every sensitive, channels: $channels"
     printf '%s\n' "${summary[@]}"
 } | tee "$out"
