@@ -35,7 +35,17 @@ pub fn parse(source: &str) -> ParseOutcome {
     let policy: Policy = match toml::from_str(source) {
         Ok(p) => p,
         Err(e) => {
-            let message = e.message().trim_end().to_string();
+            // One line, as `FILE:LINE:COL: error: …` wants it ("invalid array: expected
+            // `]`"); the toml crate says nothing at all about a missing value (`key =`).
+            let lines: Vec<&str> =
+                e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let message = if lines.is_empty() {
+                "a value is missing or malformed here (expected a string, number, boolean, \
+                 date, array or inline table)"
+                    .to_string()
+            } else {
+                lines.join(": ")
+            };
             let mut d = Diagnostic::error(Vec::new(), message);
             d.span = e.span();
             return ParseOutcome { policy: None, diagnostics: vec![d] };

@@ -212,3 +212,16 @@ fn char_range_stays_on_char_boundaries() {
     }
     assert_eq!(char_range(text, 0.0, 2), (0, 3));
 }
+
+/// Found by the property above (`_=`): the toml crate gives no message for a missing value,
+/// and several lines for others; every diagnostic is one line that says something.
+#[test]
+fn syntax_errors_are_one_line_that_says_something() {
+    for (source, want) in [("_=", "value is missing"), ("a = [", "invalid array: expected `]`")] {
+        let outcome = parse(source);
+        assert_eq!(outcome.diagnostics.len(), 1, "{source:?}");
+        let line = outcome.diagnostics[0].render("policy.toml", source);
+        assert!(line.contains(want), "{source:?}: {line}");
+        assert!(!line.trim_end().contains('\n'), "{source:?}: {line}");
+    }
+}

@@ -197,7 +197,13 @@ fn a_syntax_error_points_at_the_offending_character() {
     run.expect_code(1);
     let first = run.stdout.lines().next().expect("a diagnostic");
     let place = at(&src, "weight = = 1.0", "= 1.0");
-    assert_eq!(first, format!("{path}:{place}: error: invalid string"), "{}", run.stdout);
+    assert_eq!(
+        first,
+        format!("{path}:{place}: error: invalid string: expected `\"`, `'`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.lines().count(), 1, "one line per problem: {}", run.stdout);
 }
 
 #[test]
