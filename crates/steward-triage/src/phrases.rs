@@ -1,33 +1,18 @@
-//! The policy's phrases (and the patterns' gate literals), found where they may start: at
+//! The policy's phrases and the patterns' gate literals, found where they may start: at
 //! the start of a word.
 //!
 //! A phrase that begins with a word character only counts at a word start (the character
-//! before it is not a word character). At a word start the word is read once, its bytes
-//! hashed as they come (ASCII lower-cased, FNV-1a); two indexes keyed by that hash say
-//! which needles can start here: needles that are one word (`gdpr`, and the prefixes
-//! `telemetr` of `telemetr*` and `court` of `\bcourt`) are looked up after each character
-//! of the word, under the hash of the bytes so far; needles that go on after their first
-//! word (`commercial license`, `opt-in`) are looked up at the word's end under the hash of
-//! the whole word, then the rest of the needle is compared with the text. A 64 Kibit
-//! bit set in front of each index turns away nearly every miss without touching the index.
+//! before it is not a word character), so instead of an unanchored scan of every byte, one
+//! trie of all needles is walked anchored from each word start and stops at the first byte
+//! no needle continues with, a few bytes in on most words. Phrases that begin with another
+//! character (`.net`, `@security`) are walked from every place that character occurs. Gate
+//! literals count at ASCII word starts (see `patterns`), which also fall inside a Unicode
+//! word, right after a non-ASCII letter; only literals are reported from those.
 //!
-//! Rarer starts walk a trie of all needles instead (aho-corasick's contiguous NFA,
-//! anchored): a word that begins with a non-ASCII letter or holds one, phrases that begin
-//! with another character (`.net`, `@security`, walked from every place that character
-//! occurs), and gate literals right after a non-ASCII letter (an ASCII word start inside a
-//! Unicode word).
-//!
-//! Both ways find the same needles: every occurrence that starts at such a start, whatever
-//! follows it (the end is not checked for a word boundary). A test checks this against an
-//! unanchored search on every labeled post.
-//!
-//! Why by hand: no crate finds thousands of needles anchored at word starts. An unanchored
-//! DFA over the shipped policy spent most of its time on cache misses in a table of several
-//! megabytes, and walking the NFA from every word start cost tens of nanoseconds per word;
-//! two hash probes per word cost a few.
-
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+//! Why by hand: aho-corasick refuses anchored overlapping iteration, so the walk uses its
+//! `Automaton` trait directly. On the shipped policy (thousands of phrase variants) the
+//! unanchored DFA spent most of its time on cache misses in a table of several megabytes.
+//! (Looking each word up in hash indexes instead of walking was tried too: slower.)
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::contiguous::NFA;
@@ -40,13 +25,6 @@ pub(crate) struct Phrases {
     trie: NFA,
     /// Needles `0..phrases` are phrases; the rest are the patterns' gate literals.
     phrases: usize,
-    needles: Vec<Box<[u8]>>,
-    /// Per needle, the length of its first word (the whole needle for one-word needles).
-    first_word: Vec<usize>,
-    /// One-word needles, by the hash of the needle.
-    whole: WordIndex,
-    /// Needles that go on after their first word, by the hash of the first word.
-    lead: WordIndex,
     /// The first characters of phrases that begin with a non-word character, and the ASCII
     /// ones among them as a bit set.
     other_firsts: Vec<char>,
@@ -62,99 +40,22 @@ pub(crate) enum Needle {
     Literal(usize),
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0100_0000_01b3;
-
-fn fnv_step(h: u64, b: u8) -> u64 {
-    (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(FNV_PRIME)
-}
-
-/// Needle ids by the hash of a word, behind a bit set of the hashes' top 16 bits.
-#[derive(Debug, Default)]
-struct WordIndex {
-    bits: Vec<u64>,
-    ids: HashMap<u64, Vec<u32>, BuildHasherDefault<Mixed>>,
-}
-
-impl WordIndex {
-    fn new() -> WordIndex {
-        WordIndex { bits: vec![0; 1 << 10], ids: HashMap::default() }
-    }
-
-    fn insert(&mut self, hash: u64, id: usize) {
-        let top = (hash >> 48) as usize;
-        self.bits[top >> 6] |= 1 << (top & 63);
-        self.ids.entry(hash).or_default().push(id as u32);
-    }
-
-    #[inline]
-    fn get(&self, hash: u64) -> &[u32] {
-        let top = (hash >> 48) as usize;
-        if self.bits[top >> 6] & (1 << (top & 63)) == 0 {
-            return &[];
-        }
-        self.ids.get(&hash).map_or(&[], Vec::as_slice)
-    }
-}
-
-/// The hasher of [`WordIndex`]: its keys are FNV-1a hashes already, so it only mixes
-/// their bits (the table picks buckets by the low bits, which FNV mixes least).
-#[derive(Debug, Default)]
-struct Mixed(u64);
-
-impl Hasher for Mixed {
-    fn finish(&self) -> u64 {
-        let h = self.0 ^ (self.0 >> 31);
-        h.wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 29)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(FNV_PRIME);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
 impl Phrases {
-    /// Builds the indexes of `phrases` and of the patterns' gate `literals` (each beginning
+    /// Builds the trie of `phrases` and of the patterns' gate `literals` (each beginning
     /// with an ASCII word character), matched ASCII case-insensitively.
     pub fn new(
         phrases: &[String],
         literals: &[Vec<u8>],
     ) -> Result<Phrases, aho_corasick::BuildError> {
-        let needles: Vec<Box<[u8]>> = phrases
+        let needles: Vec<&[u8]> = phrases
             .iter()
-            .map(|p| Box::from(p.as_bytes()))
-            .chain(literals.iter().map(|l| Box::from(l.as_slice())))
+            .map(|p| p.as_bytes())
+            .chain(literals.iter().map(Vec::as_slice))
             .collect();
         let trie = NFA::builder()
             .match_kind(MatchKind::Standard)
             .ascii_case_insensitive(true)
             .build(&needles)?;
-        let (mut whole, mut lead) = (WordIndex::new(), WordIndex::new());
-        let mut first_word = Vec::with_capacity(needles.len());
-        for (id, needle) in needles.iter().enumerate() {
-            let text = std::str::from_utf8(needle).unwrap_or_default();
-            let len = text.find(|c| !is_word_char(c)).unwrap_or(text.len());
-            first_word.push(len);
-            // Needles that begin with a non-word character are walked, not indexed.
-            if len == 0 {
-                continue;
-            }
-            let hash = needle[..len].iter().fold(FNV_OFFSET, |h, &b| fnv_step(h, b));
-            if len == needle.len() {
-                whole.insert(hash, id);
-            } else {
-                lead.insert(hash, id);
-            }
-        }
-        for ids in lead.ids.values_mut() {
-            ids.sort_by_key(|&id| (needles[id as usize].len(), id));
-        }
         let mut other_firsts: Vec<char> =
             phrases.iter().filter_map(|n| n.chars().next()).filter(|c| !is_word_char(*c)).collect();
         other_firsts.sort_unstable();
@@ -163,16 +64,7 @@ impl Phrases {
             .iter()
             .filter(|c| c.is_ascii())
             .fold(0u128, |bits, &c| bits | 1 << c as u32);
-        Ok(Phrases {
-            trie,
-            phrases: phrases.len(),
-            needles,
-            first_word,
-            whole,
-            lead,
-            other_firsts,
-            other_ascii,
-        })
+        Ok(Phrases { trie, phrases: phrases.len(), other_firsts, other_ascii })
     }
 
     /// Calls `found(needle, start, end)` for every occurrence of a phrase that starts at a
@@ -188,109 +80,35 @@ impl Phrases {
         let mut next = 0;
         while next < bytes.len() {
             let at = next;
-            let b = bytes[at];
-            if b < 0x80 {
+            // ASCII (nearly every byte of a post) without decoding.
+            let (phrase_start, literal_start) = if bytes[at] < 0x80 {
                 next += 1;
+                let b = bytes[at];
                 let word = b.is_ascii_alphanumeric() || b == b'_';
-                if word && !after_word {
-                    // The common case: an ASCII word start. Read the word through the
-                    // indexes; when it is all ASCII, nothing inside it starts anything.
-                    if self.read_word(text, at, &mut found) {
-                        next = self.word_end(bytes, at);
-                    }
-                } else if word && !after_ascii_word {
-                    self.walk(bytes, at, false, true, &mut found);
-                } else if !word && self.other_ascii & (1u128 << b) != 0 {
-                    self.walk(bytes, at, true, false, &mut found);
-                }
+                let starts = if word {
+                    (!after_word, !after_ascii_word)
+                } else {
+                    (self.other_ascii & (1u128 << b) != 0, false)
+                };
                 (after_word, after_ascii_word) = (word, word);
+                starts
             } else {
                 let c = text[at..].chars().next().unwrap_or_default();
                 next += c.len_utf8().max(1);
                 let word = is_word_char(c);
-                if (word && !after_word) || (!word && self.other_firsts.contains(&c)) {
-                    self.walk(bytes, at, true, false, &mut found);
-                }
+                let starts =
+                    ((word && !after_word) || (!word && self.other_firsts.contains(&c)), false);
                 (after_word, after_ascii_word) = (word, false);
+                starts
+            };
+            if phrase_start || literal_start {
+                self.walk(bytes, at, phrase_start, literal_start, &mut found);
             }
         }
     }
 
-    /// The end of the all-ASCII word at `at`.
-    fn word_end(&self, bytes: &[u8], at: usize) -> usize {
-        at + bytes[at..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count()
-    }
-
-    /// Reports the needles that start at the ASCII word start `at`, through the indexes.
-    /// Returns whether the word is all ASCII (so that the caller may skip to its end).
-    fn read_word(
-        &self,
-        text: &str,
-        at: usize,
-        found: &mut impl FnMut(Needle, usize, usize),
-    ) -> bool {
-        let bytes = text.as_bytes();
-        let mut h = FNV_OFFSET;
-        let mut k = at;
-        let mut ascii = true;
-        while k < bytes.len() {
-            let b = bytes[k];
-            if b < 0x80 {
-                if !(b.is_ascii_alphanumeric() || b == b'_') {
-                    break;
-                }
-                h = fnv_step(h, b);
-                k += 1;
-            } else {
-                let Some(c) = text[k..].chars().next() else { break };
-                if !is_word_char(c) {
-                    break;
-                }
-                ascii = false;
-                for &b in &bytes[k..k + c.len_utf8()] {
-                    h = fnv_step(h, b);
-                }
-                k += c.len_utf8();
-            }
-            for &id in self.whole.get(h) {
-                let needle = &self.needles[id as usize];
-                if needle.len() == k - at && needle.eq_ignore_ascii_case(&bytes[at..k]) {
-                    self.report(id as usize, at, k, true, found);
-                }
-            }
-        }
-        // Sorted by length when built, so shorter ones are reported first.
-        for &id in self.lead.get(h) {
-            let (id, needle) = (id as usize, &self.needles[id as usize]);
-            if self.first_word[id] == k - at
-                && bytes.len() >= at + needle.len()
-                && needle.eq_ignore_ascii_case(&bytes[at..at + needle.len()])
-            {
-                self.report(id, at, at + needle.len(), true, found);
-            }
-        }
-        ascii
-    }
-
-    fn report(
-        &self,
-        id: usize,
-        at: usize,
-        end: usize,
-        phrase_start: bool,
-        found: &mut impl FnMut(Needle, usize, usize),
-    ) {
-        if id < self.phrases {
-            if phrase_start {
-                found(Needle::Phrase(id), at, end);
-            }
-        } else {
-            found(Needle::Literal(id - self.phrases), at, end);
-        }
-    }
-
-    /// Walks the trie of all needles from `at`, reporting phrases when `phrase_start` and
-    /// gate literals when `literal_start`.
+    /// Walks the trie from `at`, reporting phrases when `phrase_start` and gate literals
+    /// when `literal_start`.
     fn walk(
         &self,
         bytes: &[u8],
@@ -305,20 +123,28 @@ impl Phrases {
             if self.trie.is_dead(sid) {
                 break;
             }
-            if self.trie.is_match(sid) {
-                let end = at + k + 1;
-                for i in 0..self.trie.match_len(sid) {
-                    let needle = self.trie.match_pattern(sid, i);
-                    // A state also holds the needles that end here but start later
-                    // (suffixes); those are found from their own start.
-                    if end - self.trie.pattern_len(needle) != at {
-                        continue;
+            if !self.trie.is_match(sid) {
+                continue;
+            }
+            let end = at + k + 1;
+            for i in 0..self.trie.match_len(sid) {
+                let needle = self.trie.match_pattern(sid, i);
+                // A state also holds the needles that end here but start later (suffixes);
+                // those are found from their own start.
+                if end - self.trie.pattern_len(needle) != at {
+                    continue;
+                }
+                match needle.as_usize() {
+                    id if id < self.phrases => {
+                        if phrase_start {
+                            found(Needle::Phrase(id), at, end);
+                        }
                     }
-                    let id = needle.as_usize();
-                    if id >= self.phrases && !literal_start {
-                        continue;
+                    id => {
+                        if literal_start {
+                            found(Needle::Literal(id - self.phrases), at, end);
+                        }
                     }
-                    self.report(id, at, end, phrase_start, found);
                 }
             }
         }
