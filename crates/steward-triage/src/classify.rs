@@ -136,10 +136,7 @@ impl Triager {
             }
         }
         let patterns = Patterns::new(&pattern_srcs).map_err(|e| {
-            let (topic, pattern) = match e.index {
-                Some(i) => pattern_topics[i].clone(),
-                None => ("*".into(), "(the prefix literals of all patterns)".into()),
-            };
+            let (topic, pattern) = pattern_topics[e.index].clone();
             TriagerError::PatternEngine { topic, pattern, message: e.message }
         })?;
         let phrases = Phrases::new(&needles, patterns.literals())?;

@@ -57,10 +57,10 @@ enum Role {
     Holds(usize),
 }
 
-/// What could not be built: a pattern (its index).
+/// A pattern that could not be compiled: its index, and why.
 #[derive(Debug)]
 pub(crate) struct BuildError {
-    pub index: Option<usize>,
+    pub index: usize,
     pub message: String,
 }
 
@@ -90,7 +90,7 @@ impl Patterns {
                     Regex::config().nfa_size_limit(Some(1 << 24)).hybrid_cache_capacity(1 << 24),
                 )
                 .build(source)
-                .map_err(|e| BuildError { index: Some(index), message: e.to_string() })?;
+                .map_err(|e| BuildError { index, message: e.to_string() })?;
             regexes.push(re);
             let gates = Gates::of(source);
             max_len.push(gates.max_len);
@@ -151,7 +151,7 @@ impl Patterns {
         for &(literal, start) in hits {
             for role in &self.roles[literal] {
                 let Role::Start(index) = *role else { continue };
-                if done[index] || !self.required[index].iter().all(|&set| held[set]) {
+                if done[index] {
                     continue;
                 }
                 // Every match holds a literal of each required set after its start and
