@@ -326,6 +326,33 @@ mod tests {
         assert!(v["bug_report"] < v["privacy_telemetry"], "{v:?}");
     }
 
+    /// Votes add each feature's weights once, as training counted it: the same as summing
+    /// the label weights over the de-duplicated `features` the plain way.
+    #[test]
+    fn votes_count_each_feature_once() {
+        let data = vec![
+            ex("the app phones home phones home", &["privacy_telemetry"]),
+            ex("telemetry is sent home without consent", &["privacy_telemetry"]),
+            ex("crash when opening settings twice twice", &["bug_report"]),
+            ex("app crashes on startup on startup", &["bug_report"]),
+        ];
+        let model = Model::train(&data);
+        let table = model.vote_table();
+        let (title, body) = ("Phones home, phones HOME", "crash crash on startup; home home");
+        let feats = features(title, body);
+        for (label, vote) in model.labels.iter().zip(table.votes(title, body)) {
+            let z = label.bias
+                + label
+                    .weights
+                    .iter()
+                    .filter(|(b, _)| feats.binary_search(b).is_ok())
+                    .map(|(_, w)| w)
+                    .sum::<f32>();
+            let want = 2.0 * sigmoid(z) - 1.0;
+            assert!((vote - want).abs() < 1e-5, "{}: {vote} vs {want}", label.label);
+        }
+    }
+
     #[test]
     fn features_are_case_insensitive() {
         assert_eq!(features("Phone Home", ""), features("phone home", ""));
