@@ -20,9 +20,10 @@ use tracing::Instrument;
 use crate::sender::SEND_TIMEOUT;
 use crate::{Backoff, ChannelConfig, DeliveryError, Message, Sender, WorkerError};
 
-/// How long, by default, the worker lets notifications gather after a wake-up: a person
-/// does not notice 20 ms, a busy desk saves two write transactions per notification.
-pub const GATHER_MS: u64 = 20;
+/// How long [`Worker::run`] lets notifications gather after a wake-up before it claims
+/// them: a person does not notice 20 ms, a busy desk saves two write transactions per
+/// notification.
+const GATHER: Duration = Duration::from_millis(20);
 
 /// Delivers the outbox. Tests drive it with [`Worker::run_once`]; the server runs
 /// [`Worker::run`] in a task.
@@ -36,7 +37,6 @@ pub struct Worker {
     batch: i64,
     concurrency: usize,
     poll: Duration,
-    gather: Duration,
     wake: Arc<Notify>,
 }
 
@@ -60,7 +60,6 @@ impl Worker {
             batch: 32,
             concurrency: 8,
             poll: Duration::from_millis(200),
-            gather: Duration::from_millis(GATHER_MS),
             wake: Arc::new(Notify::new()),
         }
     }
@@ -90,13 +89,6 @@ impl Worker {
     pub fn with_batch(mut self, batch: i64, concurrency: usize) -> Self {
         self.batch = batch.max(1);
         self.concurrency = concurrency.max(1);
-        self
-    }
-
-    /// Sets how long [`Worker::run`] lets notifications gather after a wake-up before it
-    /// claims them (see [`GATHER_MS`]).
-    pub fn with_gather(mut self, gather: Duration) -> Self {
-        self.gather = gather;
         self
     }
 
@@ -208,7 +200,8 @@ impl Worker {
     }
 
     /// Delivers until `shutdown` turns true (or its sender is dropped): a step, then
-    /// another at once when the batch was full, else after the poll interval or a wake-up.
+    /// another at once when the batch was full, else after the poll interval or 20 ms
+    /// after a wake-up (`GATHER`).
     /// A step in progress finishes before it stops, so no attempt goes unrecorded.
     pub async fn run(self, clock: impl Fn() -> i64, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, channels = self.channels.len(), "delivery worker started");
@@ -233,7 +226,7 @@ impl Worker {
                 // Under load every committed case wakes the worker; a short pause lets the
                 // next ones join, so a step claims and records many notifications at once
                 // instead of two write transactions per notification.
-                _ = self.wake.notified() => tokio::time::sleep(self.gather).await,
+                _ = self.wake.notified() => tokio::time::sleep(GATHER).await,
                 changed = shutdown.changed() => {
                     if changed.is_err() {
                         break;

@@ -64,7 +64,6 @@ impl FromRequestParts<AppState> for Authed {
     }
 }
 
-/// Refuses the action unless the actor's role permits it.
 /// Tokens recently found in the store, by hash, so that a busy client does not cost a
 /// database read per request. An entry is trusted for [`TokenCache::TTL`]: a token revoked
 /// in the database stops working within that time. Unknown tokens are never cached, and
@@ -105,6 +104,7 @@ impl TokenCache {
     }
 }
 
+/// Refuses the action unless the actor's role permits it.
 pub fn authorize(actor: &Actor, action: Action) -> Result<(), AppError> {
     if permits(actor.role, action) {
         Ok(())
