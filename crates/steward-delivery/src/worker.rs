@@ -128,7 +128,7 @@ impl Worker {
                 .collect()
                 .await;
             // Every item was attempted: the outcomes go in together, one transaction.
-            let recorded = self.store.record_attempts(&self.id, now_ms, attempts).await?;
+            let recorded = self.store.record_attempts(&self.id, now_ms, &attempts).await?;
             for result in recorded {
                 match result {
                     Ok(()) => {}

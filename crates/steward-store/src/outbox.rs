@@ -175,7 +175,7 @@ impl Store {
         now: i64,
         outcome: AttemptOutcome,
     ) -> Result<(), StoreError> {
-        self.record_attempts(worker, now, vec![(outbox_id, outcome)])
+        self.record_attempts(worker, now, &[(outbox_id, outcome)])
             .await?
             .pop()
             .unwrap_or_else(|| Err(StoreError::Conflict("no attempt was recorded".into())))
@@ -190,11 +190,11 @@ impl Store {
         &self,
         worker: &str,
         now: i64,
-        attempts: Vec<(i64, AttemptOutcome)>,
+        attempts: &[(i64, AttemptOutcome)],
     ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         let mut tx = self.begin_write().await?;
         let mut results = Vec::with_capacity(attempts.len());
-        for (outbox_id, outcome) in &attempts {
+        for (outbox_id, outcome) in attempts {
             results.push(record_in_tx(&mut tx, *outbox_id, worker, now, outcome).await?);
         }
         tx.commit().await?;

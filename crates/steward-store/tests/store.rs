@@ -781,7 +781,7 @@ async fn a_step_records_its_attempts_together(store: Store) {
         .record_attempts(
             "w1",
             T0 + 10,
-            vec![
+            &[
                 (mine[0].id, AttemptOutcome::Delivered),
                 (theirs[0].id, AttemptOutcome::Delivered),
                 (9_999, AttemptOutcome::Delivered),
