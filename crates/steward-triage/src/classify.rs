@@ -236,10 +236,11 @@ impl Triager {
 
     /// Per-topic scores and evidence spans, in the order of `self.topics`.
     fn tally(&self, post: &Post) -> Tally {
-        // The cues found, once each, and whether one was in the title: scoring walks these
-        // and not every cue of the policy. A post holds a few dozen at most.
+        // Every cue occurrence, with whether it was in the title: sorted by cue below, so
+        // that each cue counts once, without a search per occurrence.
         let mut found: Vec<(CueRef, bool)> = Vec::new();
-        let mut evidence: Vec<Vec<Span>> = vec![Vec::new(); self.topics.len()];
+        // Where cues were found, by topic: (topic, span).
+        let mut spans: Vec<(usize, Span)> = Vec::new();
         // Where the patterns' gate literals occur in the field being read.
         let mut literals: Vec<(usize, usize)> = Vec::new();
         for field in [Field::Title, Field::Body] {
@@ -252,12 +253,9 @@ impl Triager {
                 if cue.title_only && !in_title {
                     return;
                 }
-                match found.iter_mut().find(|(c, _)| c.item == cue.item) {
-                    Some((_, title)) => *title |= in_title,
-                    None => found.push((cue, in_title)),
-                }
-                if cue.weight > 0.0 && evidence[cue.topic].len() < MAX_EVIDENCE {
-                    evidence[cue.topic].push(Span { field, start, end });
+                found.push((cue, in_title));
+                if cue.weight > 0.0 {
+                    spans.push((cue.topic, Span { field, start, end }));
                 }
             };
             literals.clear();
@@ -275,6 +273,19 @@ impl Triager {
             });
             self.patterns
                 .find_each(text, &literals, |i, start, end| note(self.pattern_cues[i], start, end));
+        }
+        // A cue found in the title sorts first, so the one kept says so.
+        found.sort_unstable_by_key(|(cue, in_title)| (cue.item, !in_title));
+        found.dedup_by_key(|(cue, _)| cue.item);
+        // Evidence: per topic, title first, in order, each span once, at most MAX_EVIDENCE
+        // (the first ones found in reading order).
+        spans.sort_unstable_by_key(|(topic, s)| (*topic, s.field != Field::Title, s.start, s.end));
+        spans.dedup();
+        let mut evidence: Vec<Vec<Span>> = vec![Vec::new(); self.topics.len()];
+        for (topic, span) in spans {
+            if evidence[topic].len() < MAX_EVIDENCE {
+                evidence[topic].push(span);
+            }
         }
 
         // Each item counts once, whatever its variants and however often it was found.
@@ -296,10 +307,6 @@ impl Triager {
                     *score += self.model_weight * votes[*c];
                 }
             }
-        }
-        for ev in &mut evidence {
-            ev.sort_by_key(|e| (e.field != Field::Title, e.start));
-            ev.dedup();
         }
         Tally { scores, spans: evidence }
     }

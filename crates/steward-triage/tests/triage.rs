@@ -309,6 +309,41 @@ fn evidence_offsets_are_char_boundaries_and_slice_to_the_text() {
     assert!(title_ev.contains(&"phones home"), "{title_ev:?}");
 }
 
+/// A topic keeps at most 12 evidence spans: the first ones in reading order, title first,
+/// each once, however many cues found the same words.
+#[test]
+fn evidence_is_the_first_distinct_spans_in_reading_order() {
+    let mut p = policy();
+    let topic = p.topics.iter_mut().find(|t| t.id == "privacy_telemetry").expect("topic");
+    // Twenty cue groups that all find the same word.
+    for _ in 0..20 {
+        topic.cues.push(Cue {
+            weight: 0.1,
+            phrases: vec!["telemetry".into()],
+            patterns: vec![],
+            title_only: false,
+            cap: None,
+        });
+    }
+    let t = Triager::new(&p).expect("triager");
+    let body = "telemetry again and again: the app phones home, sends usage data, \
+                tracks users, and has no opt-out";
+    let scored = t.score(&post("Remove the telemetry", body));
+    let privacy = scored.iter().find(|s| s.id == "privacy_telemetry").expect("topic");
+    let spans: Vec<(Field, usize, usize)> =
+        privacy.evidence.iter().map(|e| (e.field, e.start, e.end)).collect();
+    let mut distinct = spans.clone();
+    distinct.dedup();
+    assert_eq!(spans, distinct, "each span once: {:?}", privacy.evidence);
+    assert!(spans.len() <= 12, "{spans:?}");
+    assert_eq!(spans[0].0, Field::Title, "title first: {spans:?}");
+    let texts: Vec<&str> = privacy.evidence.iter().map(|e| e.text.as_str()).collect();
+    assert!(texts.contains(&"phones home"), "the later cues are not crowded out: {texts:?}");
+    let body_starts: Vec<usize> =
+        spans.iter().filter(|s| s.0 == Field::Body).map(|s| s.1).collect();
+    assert!(body_starts.windows(2).all(|w| w[0] <= w[1]), "reading order: {spans:?}");
+}
+
 /// Phrases next to non-ASCII punctuation (curly quotes, guillemets, dashes, emoji) must
 /// still match: real posts quote words with “ ” all the time.
 #[test]
