@@ -42,8 +42,6 @@ pub(crate) struct Patterns {
     roles: Vec<Vec<Role>>,
     /// For each pattern, the required literal sets (ids) a post must all hold.
     required: Vec<Vec<usize>>,
-    /// How many required literal sets there are.
-    sets: usize,
     /// Patterns run over the whole text (still only when their required sets are held).
     ungated: Vec<usize>,
 }
@@ -109,7 +107,7 @@ impl Patterns {
             }
             required.push(ids);
         }
-        Ok(Patterns { regexes, max_len, literals, roles, required, sets, ungated })
+        Ok(Patterns { regexes, max_len, literals, roles, required, ungated })
     }
 
     /// The gate literals, to be found at ASCII word starts by the caller's scan and handed
@@ -136,17 +134,21 @@ impl Patterns {
         if hits.is_empty() && self.ungated.is_empty() {
             return;
         }
-        let mut held = vec![false; self.sets];
-        // Where each required set was found, in order.
+        // Where each required set was found, sorted by set and then by place: whether a set
+        // occurs in a window is one binary search, not a scan of every occurrence.
         let mut holds: Vec<(usize, usize)> = Vec::new();
         for &(literal, at) in hits {
             for role in &self.roles[literal] {
                 if let Role::Holds(set) = *role {
-                    held[set] = true;
                     holds.push((set, at));
                 }
             }
         }
+        holds.sort_unstable();
+        let occurs = |set: usize, start: usize, end: usize| {
+            let first = holds.partition_point(|&h| h < (set, start));
+            holds.get(first).is_some_and(|&(s, at)| s == set && at < end)
+        };
         let mut done = vec![false; self.regexes.len()];
         for &(literal, start) in hits {
             for role in &self.roles[literal] {
@@ -157,9 +159,7 @@ impl Patterns {
                 // Every match holds a literal of each required set after its start and
                 // within its longest span: otherwise there is nothing to try here.
                 let end = self.max_len[index].map_or(usize::MAX, |n| start.saturating_add(n));
-                let near =
-                    |set: usize| holds.iter().any(|&(s, at)| s == set && at >= start && at < end);
-                if !self.required[index].iter().all(|&set| near(set)) {
+                if !self.required[index].iter().all(|&set| occurs(set, start, end)) {
                     continue;
                 }
                 // The earliest match is enough: the cue counts once, and its evidence need
@@ -172,7 +172,7 @@ impl Patterns {
             }
         }
         for &index in &self.ungated {
-            if !self.required[index].iter().all(|&set| held[set]) {
+            if !self.required[index].iter().all(|&set| occurs(set, 0, usize::MAX)) {
                 continue;
             }
             if let Some(hit) = self.regexes[index].find(text) {
@@ -184,7 +184,8 @@ impl Patterns {
     /// How many required literal sets the patterns have in all.
     #[cfg(test)]
     pub fn required_sets(&self) -> usize {
-        self.sets
+        // Each set belongs to one pattern.
+        self.required.iter().map(Vec::len).sum()
     }
 }
 
@@ -511,3 +512,4 @@ mod tests {
         assert!(none.is_empty(), "{none:?}");
     }
 }
+
