@@ -223,12 +223,14 @@ impl Triager {
         self.topics
             .iter()
             .zip(tally.scores)
+            .zip(tally.model)
             .zip(tally.spans)
-            .map(|((t, score), spans)| Scored {
+            .map(|(((t, score), model), spans)| Scored {
                 id: t.id.clone(),
                 sensitive: t.sensitive,
                 threshold: t.threshold,
                 score,
+                model,
                 evidence: evidence(post, &spans),
             })
             .collect()
@@ -300,21 +302,23 @@ impl Triager {
                 None => sum,
             };
         }
+        let mut model = vec![0.0f32; self.topics.len()];
         if let (Some((table, columns)), true) = (&self.votes, self.model_weight > 0.0) {
             let votes = table.votes(&post.title, &post.body);
-            for (score, column) in scores.iter_mut().zip(columns) {
+            for ((score, part), column) in scores.iter_mut().zip(&mut model).zip(columns) {
                 if let Some(c) = column {
-                    *score += self.model_weight * votes[*c];
+                    *part = self.model_weight * votes[*c];
+                    *score += *part;
                 }
             }
         }
-        Tally { scores, spans: evidence }
+        Tally { scores, model, spans: evidence }
     }
 
     /// The sensitive topics that reach their threshold (the top one, and the others within
     /// [`SECONDARY_SHARE`] of it), or else the non-sensitive kind that scores highest.
     fn decide(&self, post: &Post, tally: Tally) -> (Vec<TopicMatch>, Option<String>) {
-        let Tally { scores, mut spans } = tally;
+        let Tally { scores, mut spans, .. } = tally;
         let mut sensitive: Vec<usize> = (0..self.topics.len())
             .filter(|&i| self.topics[i].sensitive && scores[i] >= self.topics[i].threshold)
             .collect();
@@ -347,6 +351,8 @@ impl Triager {
 /// Per-topic scores and where their cues were found, before any text is copied.
 struct Tally {
     scores: Vec<f32>,
+    /// The learned model's part of each score.
+    model: Vec<f32>,
     spans: Vec<Vec<Span>>,
 }
 
@@ -377,7 +383,10 @@ pub struct Scored {
     pub id: String,
     pub sensitive: bool,
     pub threshold: f32,
+    /// Everything counted: the cues found and the model's vote.
     pub score: f32,
+    /// The learned model's part of `score` (its vote times the policy's model weight).
+    pub model: f32,
     pub evidence: Vec<Evidence>,
 }
 

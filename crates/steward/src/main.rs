@@ -168,6 +168,12 @@ enum TriageCmd {
         #[arg(long, value_name = "K")]
         cross_validate: Option<usize>,
     },
+    /// Explain triage: for each post, every topic it scores on, highest first, with the
+    /// threshold, the model's part of the score and the evidence behind it.
+    Explain {
+        /// Posts as JSON Lines, like `steward triage` (standard input when absent).
+        input: Option<PathBuf>,
+    },
     /// Train a model from labeled posts and write it as JSON.
     Train {
         #[arg(required = true)]

@@ -19,6 +19,7 @@ pub fn run(args: TriageArgs) -> Result<ExitCode> {
         Some(TriageCmd::Eval { labeled, misses, json, cross_validate }) => {
             eval(&args.engine, &labeled, misses, json, cross_validate)
         }
+        Some(TriageCmd::Explain { input }) => explain(&args.engine, input.as_deref()),
         Some(TriageCmd::Train { labeled, out, without_builtin }) => {
             train(&labeled, &out, without_builtin)
         }
@@ -53,6 +54,32 @@ fn input(path: Option<&Path>) -> Result<Box<dyn BufRead>> {
 
 fn triage(engine: &EngineArgs, path: Option<&Path>) -> Result<ExitCode> {
     let triager = triager(engine)?;
+    each_post(path, |post, out| {
+        serde_json::to_writer(&mut *out, &triager.triage(post))?;
+        Ok(())
+    })
+}
+
+/// One line per post: `{"id", "topics": [...]}`, every topic with a score other than zero or
+/// with evidence, highest score first.
+fn explain(engine: &EngineArgs, path: Option<&Path>) -> Result<ExitCode> {
+    let triager = triager(engine)?;
+    each_post(path, |post, out| {
+        let mut topics = triager.score(post);
+        topics.retain(|t| t.score != 0.0 || !t.evidence.is_empty());
+        topics.sort_by(|a, b| b.score.total_cmp(&a.score));
+        serde_json::to_writer(&mut *out, &serde_json::json!({ "id": post.id, "topics": topics }))?;
+        Ok(())
+    })
+}
+
+/// Reads posts as JSON Lines and writes one line for each with `write`. A malformed line is
+/// reported on stderr with its number, the others are still processed, and the exit code
+/// is then 1.
+fn each_post(
+    path: Option<&Path>,
+    mut write: impl FnMut(&Post, &mut dyn Write) -> Result<()>,
+) -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut bad = 0usize;
@@ -63,7 +90,7 @@ fn triage(engine: &EngineArgs, path: Option<&Path>) -> Result<ExitCode> {
         }
         match serde_json::from_str::<Post>(&line) {
             Ok(post) => {
-                serde_json::to_writer(&mut out, &triager.triage(&post))?;
+                write(&post, &mut out)?;
                 out.write_all(b"\n")?;
             }
             Err(e) => {
