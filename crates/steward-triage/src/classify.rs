@@ -16,7 +16,7 @@ use crate::model::{Model, VoteTable};
 use crate::patterns::Patterns;
 use crate::phrases::{Needle, Phrases};
 use crate::post::{Evidence, Field, Post, Redacted, TopicMatch, Triage};
-use crate::redact::{redact_span, PiiFinding, Redactor};
+use crate::redact::{redact_span, PiiFinding, PiiKind, Redactor};
 
 /// Weight multiplier for a cue matched in the title: titles say what a post is about.
 const TITLE_BOOST: f32 = 1.5;
@@ -185,18 +185,11 @@ impl Triager {
         let (mut topics, kind) = self.decide(post, self.tally(post));
         let (title, title_pii) = self.redactor.redact(&post.title);
         let (body, body_pii) = self.redactor.redact(&post.body);
-        // Evidence leaves the desk too (stored, notices, API): personal data inside a matched
-        // window is replaced the same way as in the redacted text. Offsets stay those of the
-        // original post.
-        for e in topics.iter_mut().flat_map(|t| t.evidence.iter_mut()) {
-            let found = match e.field {
-                Field::Title => &title_pii,
-                Field::Body => &body_pii,
-            };
-            if found.iter().any(|(_, r)| r.start < e.end && r.end > e.start) {
-                e.text = redact_span(post.field(e.field), e.start..e.end, found);
-            }
-        }
+        redact_evidence(
+            post,
+            topics.iter_mut().flat_map(|t| t.evidence.iter_mut()),
+            [&title_pii, &body_pii],
+        );
         let pii = title_pii
             .into_iter()
             .map(|(kind, r)| PiiFinding { kind, field: Field::Title, start: r.start, end: r.end })
@@ -218,9 +211,11 @@ impl Triager {
     }
 
     /// Per-topic scores with evidence, before any decision (for explanation and tuning).
+    /// Personal data inside the evidence is redacted as in [`Triager::triage`].
     pub fn score(&self, post: &Post) -> Vec<Scored> {
         let tally = self.tally(post);
-        self.topics
+        let mut scored: Vec<Scored> = self
+            .topics
             .iter()
             .zip(tally.scores)
             .zip(tally.model)
@@ -233,7 +228,15 @@ impl Triager {
                 model,
                 evidence: evidence(post, &spans),
             })
-            .collect()
+            .collect();
+        let (title_pii, body_pii) =
+            (self.redactor.find(&post.title), self.redactor.find(&post.body));
+        redact_evidence(
+            post,
+            scored.iter_mut().flat_map(|t| t.evidence.iter_mut()),
+            [&title_pii, &body_pii],
+        );
+        scored
     }
 
     /// Per-topic scores and evidence spans, in the order of `self.topics`.
@@ -362,6 +365,25 @@ struct Span {
     field: Field,
     start: usize,
     end: usize,
+}
+
+/// Evidence leaves the desk too (stored, notices, API, `triage explain`): personal data
+/// inside a matched window is replaced the same way as in the redacted text (`found`: the
+/// title's findings, then the body's). Offsets stay those of the original post.
+fn redact_evidence<'a>(
+    post: &Post,
+    evidence: impl Iterator<Item = &'a mut Evidence>,
+    found: [&[(PiiKind, std::ops::Range<usize>)]; 2],
+) {
+    for e in evidence {
+        let found = match e.field {
+            Field::Title => found[0],
+            Field::Body => found[1],
+        };
+        if found.iter().any(|(_, r)| r.start < e.end && r.end > e.start) {
+            e.text = redact_span(post.field(e.field), e.start..e.end, found);
+        }
+    }
 }
 
 /// The evidence of `spans`: their words as the post has them.

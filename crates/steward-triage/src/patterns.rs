@@ -512,4 +512,3 @@ mod tests {
         assert!(none.is_empty(), "{none:?}");
     }
 }
-

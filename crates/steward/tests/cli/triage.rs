@@ -172,6 +172,57 @@ fn triage_reads_stdin_when_no_file_is_given() {
     assert_eq!(empty.stdout, "");
 }
 
+/// `triage explain` gives, per post, every topic that scored, highest first, with its
+/// threshold, the model's part and evidence, personal data redacted; it agrees with the
+/// verdict `triage` gives.
+#[test]
+fn explain_lists_the_topics_that_scored_highest_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let posts = posts();
+    let input = write(dir.path(), "posts.jsonl", &jsonl(&posts));
+    let run = steward(&["triage", "explain", &input]);
+    run.expect_code(0);
+    let explained = parse_lines(&run.stdout);
+    let verdicts = parse_lines(&steward(&["triage", &input]).expect_code(0).stdout);
+    assert_eq!(explained.len(), posts.len());
+    for ((e, v), p) in explained.iter().zip(&verdicts).zip(&posts) {
+        assert_eq!(keys(e), ["id", "topics"], "{e}");
+        assert_eq!(e["id"], p["id"]);
+        let topics = e["topics"].as_array().expect("topics");
+        assert!(!topics.is_empty(), "{e}");
+        let scores: Vec<f64> = topics.iter().map(|t| t["score"].as_f64().unwrap()).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "highest first: {scores:?}");
+        for t in topics {
+            assert_eq!(keys(t), ["evidence", "id", "model", "score", "sensitive", "threshold"]);
+            let (score, model) = (t["score"].as_f64().unwrap(), t["model"].as_f64().unwrap());
+            assert!(model.abs() <= 1.0 + 1e-6 && score.is_finite(), "{t}");
+        }
+        // Every topic the verdict escalates to reached its threshold here.
+        for m in v["topics"].as_array().unwrap() {
+            let t = topics.iter().find(|t| t["id"] == m["id"]).expect("escalated topic explained");
+            assert!(t["score"].as_f64().unwrap() >= t["threshold"].as_f64().unwrap(), "{t}");
+            assert_eq!(t["sensitive"], true);
+        }
+    }
+    // Personal data inside evidence is redacted (the marketing word "mail" is found inside
+    // the first post's email address).
+    assert!(run.stdout.contains("[email]"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("203.0.113.77") && !run.stdout.contains("jo.lee@"),
+        "{}",
+        run.stdout
+    );
+    // Rules only: the model's part is zero.
+    let rules =
+        parse_lines(&steward(&["triage", "explain", "--no-model", &input]).expect_code(0).stdout);
+    assert!(rules.iter().flat_map(|e| e["topics"].as_array().unwrap()).all(|t| t["model"] == 0.0));
+    // A malformed line is named; the others are still explained.
+    let bad = steward_with_stdin(&["triage", "explain"], &format!("{}\nnot json\n", posts[1]));
+    bad.expect_code(1);
+    assert_eq!(parse_lines(&bad.stdout).len(), 1);
+    assert!(bad.stderr.contains("line 2"), "{}", bad.stderr);
+}
+
 /// A small labeled set of our own: a few posts per topic, written for this test.
 const LABELED: &[(&str, &str, &str)] = &[
     (
