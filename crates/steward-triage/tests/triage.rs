@@ -241,6 +241,54 @@ cases! {
         "In my opinion the redesign makes it harder to find unread channels. It's frustrating \
          to relearn the layout after years of using it.",
         => ["feedback"];
+
+    // --- sensitive posts without their topic's usual words, and ordinary posts with them ---
+    session_survives_logout_is_a_vulnerability:
+        "Old session keeps working after I log out",
+        "I copied my cookies before pressing Log out. Pasting them into another browser \
+         afterwards, I am still logged in after logging out and can change my settings.",
+        => ["security_vulnerability"];
+    upload_type_check_can_be_got_around:
+        "Attachment filter can be tricked with a second extension",
+        "Naming the file report.php;.png gets past the extension check and the server keeps \
+         it as report.php in the public folder.",
+        => ["security_vulnerability"];
+    mining_in_our_ci_through_forks:
+        "Strange pull requests that only change the workflow file",
+        "Several forks opened PRs that rewrite our CI workflow to download and run a crypto \
+         miner on every push. We closed them but they keep coming.",
+        => ["illicit_use"];
+    my_photo_on_another_profile:
+        "Please remove a profile using my picture",
+        "The account 'sunny_days_22' uses my photos as their profile picture and messages \
+         people pretending to be me.",
+        => ["illicit_use"];
+    extension_sends_every_site_i_visit:
+        "Does the add-on send every URL I visit somewhere?",
+        "Looking at the network tab, each page I open triggers a request from the add-on. \
+         Is it uploading every site I visit, and can I stop that?",
+        => ["privacy_telemetry"];
+    hiring_test_task_with_no_answer:
+        "Sent the test task two weeks ago",
+        "I finished the test task for the backend role and pushed it to my fork, but nobody \
+         has replied yet. Is the position still open?",
+        => ["workplace"];
+    csrf_token_mismatch_is_configuration:
+        "CSRF token mismatch after deploying behind a proxy",
+        "Locally login works. In production behind our proxy every login answers 419 CSRF \
+         token mismatch. Which setting am I missing? Any idea?",
+        => ["troubleshooting"];
+    scanner_false_positive_is_a_bug:
+        "Scanner reports patched openssl as vulnerable (false positive)",
+        "Since 2.3 the scan flags hosts with the distro's patched openssl build as vulnerable \
+         to CVE-2023-0286. The package version includes the fix, so these are false \
+         positives. Steps to reproduce: scan an up-to-date Debian 12 host.",
+        => ["bug_report"];
+    great_job_to_the_team_is_feedback:
+        "Thank you!",
+        "Please pass a big thank-you on to the whole team. Great job on the 3.0 release, it \
+         made my work so much easier.",
+        => ["feedback"];
 }
 
 #[test]
