@@ -488,3 +488,77 @@ fn most_sensitive_posts_without_their_usual_words_are_escalated() {
     let recall = escalated as f64 / posts.len() as f64;
     assert!(recall >= 0.6, "escalated {escalated} of {} ({recall:.2})", posts.len());
 }
+
+/// Escalation recall and precision of the default triager on a labeled set.
+fn escalation(posts: &[steward_triage::labeled::LabeledPost]) -> (f64, f64) {
+    let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
+    for p in posts {
+        let want = p.labels.iter().any(|l| steward_policy::SENSITIVE_TOPICS.contains(&l.as_str()));
+        let got = triager().triage(&post(&p.title, &p.body)).sensitive;
+        match (want, got) {
+            (true, true) => tp += 1,
+            (false, true) => fp += 1,
+            (true, false) => fn_ += 1,
+            (false, false) => {}
+        }
+    }
+    (tp as f64 / (tp + fn_) as f64, tp as f64 / (tp + fp) as f64)
+}
+
+/// `testdata/tuning.jsonl` and `testdata/fresh.jsonl`: paraphrases of real public posts
+/// (each with its source URL), about half sensitive, the other half ordinary posts that use
+/// sensitive words in passing. Neither is in the training set. The policy's newer rule
+/// families were written from the posts of `tuning`; `fresh` was only ever measured. The
+/// floors sit a little under today's figures (tuning 0.89 / 0.83, fresh 0.86 / 0.85;
+/// `steward triage eval FILE`), so a change that loses real posts fails here.
+#[test]
+fn paraphrased_real_posts_are_escalated_with_few_false_alarms() {
+    let parse = |text: &str| steward_triage::labeled::parse_jsonl(text).expect("valid");
+    let tuning = parse(include_str!("../testdata/tuning.jsonl"));
+    let fresh = parse(include_str!("../testdata/fresh.jsonl"));
+    let hard = parse(include_str!("../testdata/hard-positives.jsonl"));
+    let builtin = steward_triage::labeled::builtin();
+    // The sets share no post and no source: a real post behind two sets would measure the
+    // training data.
+    let source = |p: &steward_triage::labeled::LabeledPost| {
+        let s = p.source.clone().unwrap_or_else(|| panic!("{}: no source", p.id));
+        s.trim_end_matches('/').to_string()
+    };
+    let mut ids = BTreeSet::new();
+    for p in builtin.iter().chain(&hard).chain(&tuning).chain(&fresh) {
+        assert!(ids.insert(p.id.clone()), "{}: id used twice", p.id);
+    }
+    let mut earlier: BTreeSet<String> = builtin.iter().chain(&hard).map(source).collect();
+    for set in [&tuning, &fresh] {
+        let own: Vec<String> = set.iter().map(source).collect();
+        for (p, s) in set.iter().zip(&own) {
+            assert!(!earlier.contains(s), "{}: {s} is behind another set's post", p.id);
+        }
+        let distinct: BTreeSet<&String> = own.iter().collect();
+        assert_eq!(distinct.len(), own.len(), "one post per source");
+        earlier.extend(own);
+    }
+    for p in tuning.iter().chain(&fresh) {
+        let sensitive = p
+            .labels
+            .iter()
+            .filter(|l| steward_policy::SENSITIVE_TOPICS.contains(&l.as_str()))
+            .count();
+        let kinds = p
+            .labels
+            .iter()
+            .filter(|l| steward_policy::NON_SENSITIVE_KINDS.contains(&l.as_str()))
+            .count();
+        assert_eq!(sensitive + kinds, p.labels.len(), "{}: unknown label", p.id);
+        assert!(sensitive > 0 || kinds == 1, "{}: one kind or some topics", p.id);
+        assert!(sensitive == 0 || kinds == 0, "{}: a topic and a kind", p.id);
+    }
+    for (name, posts, floor) in [("tuning", &tuning, (0.85, 0.78)), ("fresh", &fresh, (0.8, 0.8))] {
+        assert!(posts.len() >= 130, "{name}: {} posts", posts.len());
+        let (recall, precision) = escalation(posts);
+        assert!(
+            recall >= floor.0 && precision >= floor.1,
+            "{name}: escalation recall {recall:.3} precision {precision:.3}, floors {floor:?}"
+        );
+    }
+}
