@@ -284,6 +284,12 @@ cases! {
          to CVE-2023-0286. The package version includes the fix, so these are false \
          positives. Steps to reproduce: scan an up-to-date Debian 12 host.",
         => ["bug_report"];
+    sync_job_on_a_team_server_is_a_bug:
+        "Sync fails against a remote host",
+        "We run the latest release on a small team server. When the remote host is \
+         unreachable the sync job hangs instead of failing. Steps to reproduce: stop the \
+         remote, run sync.",
+        => ["bug_report"];
     great_job_to_the_team_is_feedback:
         "Thank you!",
         "Please pass a big thank-you on to the whole team. Great job on the 3.0 release, it \
