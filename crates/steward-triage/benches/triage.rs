@@ -6,6 +6,8 @@
 //!
 //! `STEWARD_BENCH_MB` (default 50) and `STEWARD_BENCH_BASELINE_KB` (default 1024) shrink the
 //! two inputs for a quick look; the figures are only comparable at the defaults.
+//! `STEWARD_BENCH_POSTS=FILE` measures your own posts instead (JSON Lines as `steward triage`
+//! reads them), repeated until the corpus is `STEWARD_BENCH_MB` long.
 
 use std::time::Duration;
 
@@ -140,16 +142,43 @@ fn baseline_regexes(policy: &Policy) -> Vec<Regex> {
         .collect()
 }
 
+/// The posts of `path` (JSON Lines), repeated until `target` bytes of title and body.
+fn corpus_from(path: &str, target: usize) -> Vec<Post> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let posts: Vec<Post> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{path}:{}: {e}", i + 1)))
+        .collect();
+    assert!(!posts.is_empty(), "{path}: no posts");
+    let mut out = Vec::new();
+    let mut bytes = 0;
+    for p in posts.iter().cycle() {
+        if bytes >= target {
+            break;
+        }
+        bytes += p.title.len() + p.body.len();
+        out.push(Post { id: out.len().to_string(), ..p.clone() });
+    }
+    out
+}
+
 fn bench(c: &mut Criterion) {
     let (policy, _) = steward_policy::parse(POLICY).valid().expect("valid example policy");
     let triager: Triager = steward_triage::default_triager(&policy).expect("default triager");
-    let posts = corpus(corpus_bytes());
+    let posts = match std::env::var("STEWARD_BENCH_POSTS") {
+        Ok(path) => corpus_from(&path, corpus_bytes()),
+        Err(_) => corpus(corpus_bytes()),
+    };
     let total = size(&posts);
     assert!(total >= corpus_bytes() as u64);
     let sample = &posts[..posts.len().min(1000)];
     let sensitive = sample.iter().filter(|p| triager.triage(p).sensitive).count();
     let pii: usize = sample.iter().map(|p| triager.triage(p).pii.len()).sum();
-    assert!(sensitive > 0 && pii > 0, "the corpus has sensitive posts and personal data");
+    if std::env::var_os("STEWARD_BENCH_POSTS").is_none() {
+        assert!(sensitive > 0 && pii > 0, "the corpus has sensitive posts and personal data");
+    }
     eprintln!(
         "corpus: {} posts, {:.1} MB; of the first {}: {sensitive} sensitive, {pii} PII findings",
         posts.len(),
