@@ -906,6 +906,17 @@ impl<'a> Builder<'a> {
 
         let mut diagnostics = std::mem::take(&mut self.parser.warnings);
         diagnostics.append(&mut self.warnings);
+        // A page that names no topic is not a handbook page (a security policy, a README):
+        // what would come out is the base policy without a single sensitive topic.
+        if self.origins.topics.iter().all(|(heading, _, _)| heading.is_none()) {
+            let mut d = Diagnostic::error(
+                Vec::new(),
+                "no sensitive topic found: a handbook page has a section per topic (a heading \
+                 or line such as `Licensing` followed by its approved responders)",
+            );
+            d.span = self.span(Some(0));
+            diagnostics.push(d);
+        }
         for mut d in validate(&policy) {
             d.span = self.locate(&d.at);
             diagnostics.push(d);

@@ -35,8 +35,13 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
                 errors |= d.is_error();
                 eprintln!("{}", d.render(&shown, &text));
             }
+            // With errors nothing is printed: `import page.md > policy.toml` must not leave
+            // a broken policy behind that looks like a result.
+            if errors {
+                return Ok(ExitCode::FAILURE);
+            }
             print!("{}", imported.policy.to_toml());
-            Ok(if errors { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(ExitCode::SUCCESS)
         }
         PolicyCmd::Export { file } => {
             let policy = load(Some(&file))?;

@@ -281,6 +281,28 @@ fn imported_pages_are_valid_policies() {
     }
 }
 
+/// A page that is not a handbook page (a security policy, a README) names no topic: that is
+/// an error at its first line, and nothing is printed.
+#[test]
+fn a_page_without_topics_is_an_error_and_prints_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = write(
+        dir.path(),
+        "SECURITY.md",
+        "# Security policy\n\n## Supported versions\n\n| Version | Supported |\n|---|---|\n\
+         | 2.x | yes |\n\n## Reporting\n\nMail security@example.org with the details.\n",
+    );
+    let run = steward(&["policy", "import", &page]);
+    run.expect_code(1);
+    assert_eq!(run.stdout, "", "nothing printed on error");
+    let first = run.stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!("{page}:1:1: error: no sensitive topic found")),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn importing_the_plain_text_page_warns_about_the_role_without_a_person() {
     let run = steward(&["policy", "import", V2]);
