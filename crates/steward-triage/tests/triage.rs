@@ -290,6 +290,26 @@ cases! {
          unreachable the sync job hangs instead of failing. Steps to reproduce: stop the \
          remote, run sync.",
         => ["bug_report"];
+    other_customers_orders_show_up:
+        "Receipts of other customers appear after a reload",
+        "Opening the receipt page directly and pressing reload shows other customers' orders \
+         with their names and totals.",
+        => ["security_vulnerability"];
+    our_app_resold_on_a_marketplace:
+        "Someone is selling your app on a code marketplace",
+        "Heads up: your app's full source is listed for $49 on a template marketplace under \
+         someone else's name, with no credit given.",
+        => ["illicit_use"];
+    docs_blocked_in_a_country_by_its_regulator:
+        "Docs unreachable from Russia",
+        "The docs domain's IP address was added to the regulator's block list, so it is \
+         blocked in Russia for everyone without a VPN.",
+        => ["government_request"];
+    offer_to_pay_is_not_an_open_core_complaint:
+        "Please make a pro version",
+        "I use this every day and would love to support you. A pro version or a donate \
+         button would let me pay for your work.",
+        => ["feature_request"];
     great_job_to_the_team_is_feedback:
         "Thank you!",
         "Please pass a big thank-you on to the whole team. Great job on the 3.0 release, it \
@@ -515,7 +535,7 @@ fn escalation(posts: &[steward_triage::labeled::LabeledPost]) -> (f64, f64) {
 /// (each with its source URL), about half sensitive, the other half ordinary posts that use
 /// sensitive words in passing. Neither is in the training set. The policy's newer rule
 /// families were written from the posts of `tuning`; `fresh` was only ever measured. The
-/// floors sit a little under today's figures (tuning 0.89 / 0.83, fresh 0.81 / 0.81;
+/// floors sit a little under today's figures (tuning 0.94 / 0.83, fresh 0.82 / 0.81;
 /// `steward triage eval FILE`), so a change that loses real posts fails here.
 #[test]
 fn paraphrased_real_posts_are_escalated_with_few_false_alarms() {
@@ -559,7 +579,7 @@ fn paraphrased_real_posts_are_escalated_with_few_false_alarms() {
         assert!(sensitive > 0 || kinds == 1, "{}: one kind or some topics", p.id);
         assert!(sensitive == 0 || kinds == 0, "{}: a topic and a kind", p.id);
     }
-    for (name, posts, floor) in [("tuning", &tuning, (0.85, 0.78)), ("fresh", &fresh, (0.78, 0.78))] {
+    for (name, posts, floor) in [("tuning", &tuning, (0.9, 0.8)), ("fresh", &fresh, (0.78, 0.78))] {
         assert!(posts.len() >= 130, "{name}: {} posts", posts.len());
         let (recall, precision) = escalation(posts);
         assert!(
