@@ -175,10 +175,10 @@ impl Store {
         now: i64,
         outcome: AttemptOutcome,
     ) -> Result<(), StoreError> {
-        self.record_attempts(worker, now, &[(outbox_id, outcome)])
-            .await?
-            .pop()
-            .unwrap_or_else(|| Err(StoreError::Conflict("no attempt was recorded".into())))
+        let mut tx = self.begin_write().await?;
+        let recorded = record_in_tx(&mut tx, outbox_id, worker, now, &outcome).await?;
+        tx.commit().await?;
+        recorded
     }
 
     /// Records the attempts of one delivery step in one transaction (one disk flush for
