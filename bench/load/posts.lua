@@ -21,9 +21,8 @@ function setup(thread)
 end
 
 -- ~1 KB bodies: a sensitive text for the triage to escalate, and two ordinary ones.
--- (The filler once said "a small team server": with the weak workplace words "team" and
--- "remote", the model escalated the ordinary posts as workplace questions. See the notes of
--- the triage work; the load test must measure 1 in 10 sensitive posts, as it says.)
+-- The filler stays clear of every topic's words (even weak ones such as "team" or
+-- "remote"), so that exactly 1 post in BENCH_SENSITIVE_EVERY is escalated.
 local filler = " Some more context: we run the latest release on our own build server, upgraded"
    .. " last week from the previous minor version, and nothing else changed since then."
 local function pad(s)

@@ -167,16 +167,17 @@ fn corpus_from(path: &str, target: usize) -> Vec<Post> {
 fn bench(c: &mut Criterion) {
     let (policy, _) = steward_policy::parse(POLICY).valid().expect("valid example policy");
     let triager: Triager = steward_triage::default_triager(&policy).expect("default triager");
-    let posts = match std::env::var("STEWARD_BENCH_POSTS") {
-        Ok(path) => corpus_from(&path, corpus_bytes()),
-        Err(_) => corpus(corpus_bytes()),
+    let own_posts = std::env::var("STEWARD_BENCH_POSTS").ok();
+    let posts = match &own_posts {
+        Some(path) => corpus_from(path, corpus_bytes()),
+        None => corpus(corpus_bytes()),
     };
     let total = size(&posts);
     assert!(total >= corpus_bytes() as u64);
     let sample = &posts[..posts.len().min(1000)];
     let sensitive = sample.iter().filter(|p| triager.triage(p).sensitive).count();
     let pii: usize = sample.iter().map(|p| triager.triage(p).pii.len()).sum();
-    if std::env::var_os("STEWARD_BENCH_POSTS").is_none() {
+    if own_posts.is_none() {
         assert!(sensitive > 0 && pii > 0, "the corpus has sensitive posts and personal data");
     }
     eprintln!(

@@ -40,7 +40,8 @@ pub(crate) struct Patterns {
     literals: Vec<Vec<u8>>,
     /// For each literal of `literals`, what finding it means.
     roles: Vec<Vec<Role>>,
-    /// For each pattern, the required literal sets (ids) a post must all hold.
+    /// For each pattern, its required literal sets (ids): a start is tried only when each
+    /// set occurs after it, within the pattern's `max_len`.
     required: Vec<Vec<usize>>,
     /// Patterns run over the whole text (still only when their required sets are held).
     ungated: Vec<usize>,
