@@ -412,10 +412,13 @@ fn evidence(post: &Post, spans: &[Span]) -> Vec<Evidence> {
 pub struct Scored {
     pub id: String,
     pub sensitive: bool,
+    #[serde(serialize_with = "two_decimals")]
     pub threshold: f32,
     /// Everything counted: the cues found and the model's vote.
+    #[serde(serialize_with = "two_decimals")]
     pub score: f32,
     /// The learned model's part of `score` (its vote times the policy's model weight).
+    #[serde(serialize_with = "two_decimals")]
     pub model: f32,
     pub evidence: Vec<Evidence>,
 }
@@ -430,6 +433,12 @@ fn weigh(weight: f32, in_title: bool) -> f32 {
 
 fn round2(x: f32) -> f64 {
     (f64::from(x) * 100.0).round() / 100.0
+}
+
+/// Scores are written with two decimals, as in a triage verdict: f32 sums carry noise in
+/// the last digits.
+fn two_decimals<S: serde::Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(round2(*x))
 }
 
 /// Word characters in any script: a phrase next to “curly quotes”, «guillemets», dashes or

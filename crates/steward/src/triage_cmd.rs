@@ -68,21 +68,6 @@ fn explain(engine: &EngineArgs, path: Option<&Path>) -> Result<ExitCode> {
         let mut topics = triager.score(post);
         topics.retain(|t| t.score != 0.0 || !t.evidence.is_empty());
         topics.sort_by(|a, b| b.score.total_cmp(&a.score));
-        // Two decimals, as in triage's verdicts: f32 sums carry noise in the last digits.
-        let round = |x: f32| (f64::from(x) * 100.0).round() / 100.0;
-        let topics: Vec<serde_json::Value> = topics
-            .into_iter()
-            .map(|t| {
-                serde_json::json!({
-                    "id": t.id,
-                    "sensitive": t.sensitive,
-                    "threshold": round(t.threshold),
-                    "score": round(t.score),
-                    "model": round(t.model),
-                    "evidence": t.evidence,
-                })
-            })
-            .collect();
         serde_json::to_writer(&mut *out, &serde_json::json!({ "id": post.id, "topics": topics }))?;
         Ok(())
     })
