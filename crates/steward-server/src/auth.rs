@@ -85,7 +85,7 @@ impl TokenCache {
     pub const TTL: Duration = Duration::from_secs(10);
     pub const CAPACITY: usize = 4096;
 
-    pub fn with_ttl(ttl: Duration) -> Self {
+    fn with_ttl(ttl: Duration) -> Self {
         TokenCache { ttl, entries: Mutex::default() }
     }
 
