@@ -247,13 +247,13 @@ impl Triager {
 
     /// Per-topic scores and evidence spans, in the order of `self.topics`.
     fn tally(&self, post: &Post) -> Tally {
-        // Every cue occurrence, with whether it was in the title: sorted by cue below, so
-        // that each cue counts once, without a search per occurrence.
-        let mut found: Vec<(CueRef, bool)> = Vec::new();
-        // Where cues were found, by topic: (topic, span).
-        let mut spans: Vec<(usize, Span)> = Vec::new();
-        // Where the patterns' gate literals occur in the field being read.
-        let mut literals: Vec<(usize, usize)> = Vec::new();
+        SCRATCH.with(|scratch| self.tally_with(post, &mut scratch.borrow_mut()))
+    }
+
+    fn tally_with(&self, post: &Post, scratch: &mut Scratch) -> Tally {
+        let Scratch { found, spans, literals, group_sums } = scratch;
+        found.clear();
+        spans.clear();
         for field in [Field::Title, Field::Body] {
             let text = post.field(field);
             if text.is_empty() {
@@ -293,19 +293,20 @@ impl Triager {
         spans.sort_unstable_by_key(|(topic, s)| (*topic, s.field != Field::Title, s.start, s.end));
         spans.dedup();
         let mut evidence: Vec<Vec<Span>> = vec![Vec::new(); self.topics.len()];
-        for (topic, span) in spans {
+        for &(topic, span) in spans.iter() {
             if evidence[topic].len() < MAX_EVIDENCE {
                 evidence[topic].push(span);
             }
         }
 
         // Each item counts once, whatever its variants and however often it was found.
-        let mut group_sums = vec![0.0f32; self.groups.len()];
-        for (cue, in_title) in found {
+        group_sums.clear();
+        group_sums.resize(self.groups.len(), 0.0);
+        for &(cue, in_title) in found.iter() {
             group_sums[cue.group] += weigh(cue.weight, in_title);
         }
         let mut scores = vec![0.0f32; self.topics.len()];
-        for (&(topic, cap), sum) in self.groups.iter().zip(group_sums) {
+        for (&(topic, cap), &sum) in self.groups.iter().zip(group_sums.iter()) {
             scores[topic] += match cap {
                 Some(cap) => sum.clamp(-cap, cap),
                 None => sum,
@@ -357,6 +358,23 @@ impl Triager {
     pub fn redact(&self, text: &str) -> String {
         self.redactor.redact(text).0
     }
+}
+
+/// Per thread, reused from post to post by [`Triager::tally`].
+#[derive(Default)]
+struct Scratch {
+    /// Every cue occurrence, with whether it was in the title: sorted by cue, so that each
+    /// cue counts once, without a search per occurrence.
+    found: Vec<(CueRef, bool)>,
+    /// Where cues were found, by topic: (topic, span).
+    spans: Vec<(usize, Span)>,
+    /// Where the patterns' gate literals occur in the field being read.
+    literals: Vec<(usize, usize)>,
+    group_sums: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// Per-topic scores and where their cues were found, before any text is copied.

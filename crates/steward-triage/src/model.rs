@@ -110,28 +110,55 @@ impl VoteTable {
     /// Each label's vote for a post, `2p - 1`, in the order of [`VoteTable::labels`].
     pub fn votes(&self, title: &str, body: &str) -> Vec<f32> {
         let n = self.labels.len();
-        // The rows of the features found, each once (a feature counts once, as in training);
-        // features the model has no weights for are dropped before de-duplication.
-        let mut rows: Vec<u32> = Vec::new();
-        each_feature(title, body, |f| {
-            let row = self.row_of.get(f as usize).copied().unwrap_or(NO_ROW);
-            if row != NO_ROW {
-                rows.push(row);
-            }
-        });
-        rows.sort_unstable();
-        rows.dedup();
         let mut z = self.biases.clone();
-        for at in rows {
-            let at = at as usize;
-            if let Some(row) = self.rows.get(at * n..(at + 1) * n) {
-                for (zi, w) in z.iter_mut().zip(row) {
-                    *zi += w;
+        // Each row counts once (a feature counts once, as in training): a row's weights are
+        // added the first time one of its features is seen, marked in a bit set of rows
+        // that is cleared again afterwards, row by row (no sort, no allocation per post).
+        SEEN.with(|seen| {
+            let mut seen = seen.borrow_mut();
+            let Seen { bits, touched } = &mut *seen;
+            let words = (self.rows.len() / n.max(1)).div_ceil(64);
+            if bits.len() < words {
+                bits.resize(words, 0);
+            }
+            each_feature(title, body, |f| {
+                let row = self.row_of.get(f as usize).copied().unwrap_or(NO_ROW);
+                if row == NO_ROW {
+                    return;
+                }
+                let (word, bit) = (row as usize / 64, 1u64 << (row % 64));
+                let Some(slot) = bits.get_mut(word) else { return };
+                if *slot & bit != 0 {
+                    return;
+                }
+                *slot |= bit;
+                touched.push(row);
+                let at = row as usize * n;
+                if let Some(weights) = self.rows.get(at..at + n) {
+                    for (zi, w) in z.iter_mut().zip(weights) {
+                        *zi += w;
+                    }
+                }
+            });
+            for row in touched.drain(..) {
+                if let Some(slot) = bits.get_mut(row as usize / 64) {
+                    *slot = 0;
                 }
             }
-        }
+        });
         z.into_iter().map(|z| 2.0 * sigmoid(z) - 1.0).collect()
     }
+}
+
+/// Per thread: which rows a post's features have already added, for [`VoteTable::votes`].
+#[derive(Default)]
+struct Seen {
+    bits: Vec<u64>,
+    touched: Vec<u32>,
+}
+
+thread_local! {
+    static SEEN: std::cell::RefCell<Seen> = std::cell::RefCell::new(Seen::default());
 }
 
 fn train_one(label: &str, feats: &[Vec<u32>], ys: &[f32]) -> LabelWeights {

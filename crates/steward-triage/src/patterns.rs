@@ -27,7 +27,7 @@ use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
-use regex_syntax::hir::{Hir, HirKind, Look};
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 /// Compiled patterns with their gate literals.
 #[derive(Debug)]
@@ -45,6 +45,21 @@ pub(crate) struct Patterns {
     required: Vec<Vec<usize>>,
     /// Patterns run over the whole text (still only when their required sets are held).
     ungated: Vec<usize>,
+    /// How many required literal sets there are.
+    sets: usize,
+}
+
+/// Per thread, reused from post to post by [`Patterns::find_each`].
+#[derive(Default)]
+struct Scratch {
+    next: Vec<usize>,
+    /// (pattern, start) worth trying, last first.
+    tries: Vec<(usize, usize)>,
+    done: Vec<bool>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// What an occurrence of a gate literal means.
@@ -108,7 +123,7 @@ impl Patterns {
             }
             required.push(ids);
         }
-        Ok(Patterns { regexes, max_len, literals, roles, required, ungated })
+        Ok(Patterns { regexes, max_len, literals, roles, required, ungated, sets })
     }
 
     /// The gate literals, to be found at ASCII word starts by the caller's scan and handed
@@ -135,32 +150,48 @@ impl Patterns {
         if hits.is_empty() && self.ungated.is_empty() {
             return;
         }
-        // Where each required set was found, sorted by set and then by place: whether a set
-        // occurs in a window is one binary search, not a scan of every occurrence.
-        let mut holds: Vec<(usize, usize)> = Vec::new();
-        for &(literal, at) in hits {
-            for role in &self.roles[literal] {
-                if let Role::Holds(set) = *role {
-                    holds.push((set, at));
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let Scratch { next, tries, done } = &mut *scratch;
+            // From the last hit back to the first: `next[set]` is the nearest place at or
+            // after the current one where the required set occurs, so whether a start has
+            // each of its sets within reach is a lookup per set (no sort, no search).
+            next.clear();
+            next.resize(self.sets, usize::MAX);
+            tries.clear();
+            let mut i = hits.len();
+            while i > 0 {
+                let at = hits[i - 1].1;
+                let mut j = i - 1;
+                while j > 0 && hits[j - 1].1 == at {
+                    j -= 1;
                 }
+                for &(literal, _) in &hits[j..i] {
+                    for role in &self.roles[literal] {
+                        if let Role::Holds(set) = *role {
+                            next[set] = at;
+                        }
+                    }
+                }
+                // Pushed backwards, so that the list reversed is in the order of `hits`.
+                for &(literal, start) in hits[j..i].iter().rev() {
+                    for role in self.roles[literal].iter().rev() {
+                        let Role::Start(index) = *role else { continue };
+                        // Every match holds a literal of each required set after its start
+                        // and within its longest span: otherwise there is nothing to try.
+                        let end =
+                            self.max_len[index].map_or(usize::MAX, |n| start.saturating_add(n));
+                        if self.required[index].iter().all(|&set| next[set] < end) {
+                            tries.push((index, start));
+                        }
+                    }
+                }
+                i = j;
             }
-        }
-        holds.sort_unstable();
-        let occurs = |set: usize, start: usize, end: usize| {
-            let first = holds.partition_point(|&h| h < (set, start));
-            holds.get(first).is_some_and(|&(s, at)| s == set && at < end)
-        };
-        let mut done = vec![false; self.regexes.len()];
-        for &(literal, start) in hits {
-            for role in &self.roles[literal] {
-                let Role::Start(index) = *role else { continue };
+            done.clear();
+            done.resize(self.regexes.len(), false);
+            for &(index, start) in tries.iter().rev() {
                 if done[index] {
-                    continue;
-                }
-                // Every match holds a literal of each required set after its start and
-                // within its longest span: otherwise there is nothing to try here.
-                let end = self.max_len[index].map_or(usize::MAX, |n| start.saturating_add(n));
-                if !self.required[index].iter().all(|&set| occurs(set, start, end)) {
                     continue;
                 }
                 // The earliest match is enough: the cue counts once, and its evidence need
@@ -171,15 +202,15 @@ impl Patterns {
                     found(index, hit.start(), hit.end());
                 }
             }
-        }
-        for &index in &self.ungated {
-            if !self.required[index].iter().all(|&set| occurs(set, 0, usize::MAX)) {
-                continue;
+            for &index in &self.ungated {
+                if !self.required[index].iter().all(|&set| next[set] != usize::MAX) {
+                    continue;
+                }
+                if let Some(hit) = self.regexes[index].find(text) {
+                    found(index, hit.start(), hit.end());
+                }
             }
-            if let Some(hit) = self.regexes[index].find(text) {
-                found(index, hit.start(), hit.end());
-            }
-        }
+        });
     }
 
     /// How many required literal sets the patterns have in all.
@@ -270,7 +301,7 @@ impl Gates {
         };
         let mut required: Vec<Vec<Vec<u8>>> = Vec::new();
         for pair in parts.windows(2) {
-            if !is_word_boundary(&pair[0]) {
+            if !(is_word_boundary(&pair[0]) || ends_with_non_word(&pair[0])) {
                 continue;
             }
             if let Some(set) = word_start_literals(&pair[1]) {
@@ -280,6 +311,36 @@ impl Gates {
             }
         }
         Gates { start, required, max_len }
+    }
+}
+
+/// Whether every match of `hir` is non-empty and ends with a character that is not an ASCII
+/// word character (`\s+`, `[- ]`, `'`): what follows starts at an ASCII word start, as after
+/// a `\b`.
+fn ends_with_non_word(hir: &Hir) -> bool {
+    let word =
+        |c: u32| c < 0x80 && (c as u8 as char).is_ascii_alphanumeric() || c == u32::from(b'_');
+    match hir.kind() {
+        HirKind::Literal(lit) => lit.0.last().is_some_and(|&b| !word(u32::from(b))),
+        HirKind::Class(Class::Unicode(class)) => {
+            !class.ranges().is_empty()
+                && class
+                    .ranges()
+                    .iter()
+                    .all(|r| (r.start() as u32..=r.end() as u32).all(|c| !word(c) || c > 0x7f))
+        }
+        HirKind::Class(Class::Bytes(class)) => {
+            !class.ranges().is_empty()
+                && class
+                    .ranges()
+                    .iter()
+                    .all(|r| (u32::from(r.start())..=u32::from(r.end())).all(|c| !word(c)))
+        }
+        HirKind::Repetition(rep) => rep.min >= 1 && ends_with_non_word(&rep.sub),
+        HirKind::Capture(cap) => ends_with_non_word(&cap.sub),
+        HirKind::Concat(parts) => parts.last().is_some_and(ends_with_non_word),
+        HirKind::Alternation(alts) => alts.iter().all(ends_with_non_word),
+        HirKind::Empty | HirKind::Look(_) => false,
     }
 }
 
@@ -377,10 +438,18 @@ mod tests {
     }
 
     #[test]
-    fn required_sets_come_from_the_mandatory_parts_of_a_sequence_after_a_boundary() {
+    fn required_sets_come_from_the_mandatory_parts_of_a_sequence_after_a_word_start() {
         let gates = Gates::of(r"\b(is|are)\b[^.\n]{0,40}\b(Compliant|certified)\w*(x)?\s+(yes|no)");
         let lits = |words: &[&str]| words.iter().map(|w| w.as_bytes().to_vec()).collect::<Vec<_>>();
-        assert_eq!(gates.required, [lits(&["is", "are"]), lits(&["compliant", "certified"])]);
+        // `(yes|no)` follows `\s+`, which ends with a non-word character: a word start too.
+        assert_eq!(
+            gates.required,
+            [lits(&["is", "are"]), lits(&["compliant", "certified"]), lits(&["yes", "no"])]
+        );
+        let opt = Gates::of(r"\bopt\s*(in|out)").required;
+        assert_eq!(opt, [lits(&["opt"])], "`\\s*` may match nothing: (in|out) gives no set");
+        let home = Gates::of(r"\bphones?[- ]home").required;
+        assert_eq!(home, [lits(&["phone"]), lits(&["home"])]);
         assert!(
             Gates::of(r"\bfoo|bar\b\s\bbaz").required.is_empty(),
             "an alternation is not a sequence"
