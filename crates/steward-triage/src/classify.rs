@@ -283,7 +283,7 @@ impl Triager {
                 Needle::Literal(i) => literals.push((i, start)),
             });
             self.patterns
-                .find_each(text, &literals, |i, start, end| note(self.pattern_cues[i], start, end));
+                .find_each(text, literals, |i, start, end| note(self.pattern_cues[i], start, end));
         }
         // A cue found in the title sorts first, so the one kept says so.
         found.sort_unstable_by_key(|(cue, in_title)| (cue.item, !in_title));
