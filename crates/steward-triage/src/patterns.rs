@@ -43,9 +43,10 @@ pub(crate) struct Patterns {
     starts: Lists,
     /// For each literal of `literals`, the required literal sets it belongs to.
     holds: Lists,
-    /// For each pattern, its required literal sets (ids): a start is tried only when each
-    /// set occurs after it, within the pattern's `max_len`.
-    required: Vec<Vec<usize>>,
+    /// For each pattern, its required literal sets (ids) with their reach: a start is tried
+    /// only when each set occurs after it, no further than its reach and the pattern's
+    /// `max_len`.
+    required: Vec<Vec<(usize, usize)>>,
     /// Patterns run over the whole text (still only when their required sets are held).
     ungated: Vec<usize>,
     /// How many required literal sets there are.
@@ -153,12 +154,12 @@ impl Patterns {
                 None => ungated.push(index),
             }
             let mut ids = Vec::new();
-            for set in gates.required {
+            for (set, reach) in gates.required {
                 if gates.start.as_ref() == Some(&set) {
                     continue;
                 }
                 set.into_iter().for_each(|lit| add(lit, Role::Holds(sets)));
-                ids.push(sets);
+                ids.push((sets, reach.unwrap_or(usize::MAX)));
                 sets += 1;
             }
             required.push(ids);
@@ -259,7 +260,10 @@ impl Patterns {
                                 end = end.min(place);
                             }
                         }
-                        if self.required[index].iter().all(|&set| next[set] < end) {
+                        let held = |&(set, reach): &(usize, usize)| {
+                            next[set] < end && next[set] - start <= reach
+                        };
+                        if self.required[index].iter().all(held) {
                             tries.push((index, start));
                         }
                     }
@@ -281,7 +285,7 @@ impl Patterns {
                 }
             }
             for &index in &self.ungated {
-                if !self.required[index].iter().all(|&set| next[set] != usize::MAX) {
+                if !self.required[index].iter().all(|&(set, _)| next[set] != usize::MAX) {
                     continue;
                 }
                 if let Some(hit) = self.regexes[index].find(text) {
@@ -358,8 +362,10 @@ struct Gates {
     /// For each part of the pattern's top-level sequence that every match goes through and
     /// that follows a `\b`, the literals that part's matches start with: every match holds
     /// one literal of each set, at an ASCII word start. Parts without usable literals
-    /// (windows like `[^.\n]{0,40}`, `\w*`, optional parts) give no set.
-    required: Vec<Vec<Vec<u8>>>,
+    /// (windows like `[^.\n]{0,40}`, `\w*`, optional parts) give no set. With each set, its
+    /// reach: the most bytes its literal can start after the start of a match (`None`:
+    /// unbounded).
+    required: Vec<(Vec<Vec<u8>>, Option<usize>)>,
     /// The most bytes a match spans.
     max_len: Option<usize>,
     /// Which of [`BARRIERS`] no match can hold, a bit each.
@@ -384,14 +390,18 @@ impl Gates {
             Some(first) if is_word_boundary(first) => word_start_literals(&hir),
             _ => None,
         };
-        let mut required: Vec<Vec<Vec<u8>>> = Vec::new();
+        let mut required: Vec<(Vec<Vec<u8>>, Option<usize>)> = Vec::new();
+        // The most bytes the parts before the current one span.
+        let mut before = Some(0usize);
         for pair in parts.windows(2) {
+            before = before.zip(pair[0].properties().maximum_len()).map(|(a, b)| a + b);
             if !(is_word_boundary(&pair[0]) || ends_with_non_word(&pair[0])) {
                 continue;
             }
             if let Some(set) = word_start_literals(&pair[1]) {
-                if !required.contains(&set) {
-                    required.push(set);
+                // A set that recurs further on is held within the first reach already.
+                if !required.iter().any(|(s, _)| *s == set) {
+                    required.push((set, before));
                 }
             }
         }
@@ -548,12 +558,17 @@ mod tests {
         // `(yes|no)` follows `\s+`, which ends with a non-word character: a word start too.
         assert_eq!(
             gates.required,
-            [lits(&["is", "are"]), lits(&["compliant", "certified"]), lits(&["yes", "no"])]
+            [
+                (lits(&["is", "are"]), Some(0)),
+                // `is|are` spans at most 3 bytes, `[^.\n]{0,40}` 40 characters of 4 bytes.
+                (lits(&["compliant", "certified"]), Some(3 + 160)),
+                (lits(&["yes", "no"]), None),
+            ]
         );
         let opt = Gates::of(r"\bopt\s*(in|out)").required;
-        assert_eq!(opt, [lits(&["opt"])], "`\\s*` may match nothing: (in|out) gives no set");
+        assert_eq!(opt, [(lits(&["opt"]), Some(0))], "`\\s*` may match nothing: no set");
         let home = Gates::of(r"\bphones?[- ]home").required;
-        assert_eq!(home, [lits(&["phone"]), lits(&["home"])]);
+        assert_eq!(home, [(lits(&["phone"]), Some(0)), (lits(&["home"]), Some(7))]);
         assert!(
             Gates::of(r"\bfoo|bar\b\s\bbaz").required.is_empty(),
             "an alternation is not a sequence"
@@ -564,6 +579,13 @@ mod tests {
         // The required literal is held, but not within reach of any start.
         let far = format!("is {} compliant", "x".repeat(60));
         assert!(find_all(&patterns, &far).is_empty());
+        // Each set within its own reach: `b` may start 41 bytes after the start at most,
+        // `c` anywhere.
+        let two = Patterns::new(&[r"\ba\b[^.\n]{0,10}\bb\b.*\bc".into()]).unwrap();
+        assert_eq!(two.required[0], [(0, 1 + 40), (1, usize::MAX)]);
+        assert_eq!(find_all(&two, "a xx b yy c"), [(0, 0, 11)]);
+        let b_too_far = format!("a {} b c", "x".repeat(45));
+        assert!(find_all(&two, &b_too_far).is_empty());
     }
 
     /// A pattern whose matches cannot hold a sentence end is not tried where its required
