@@ -10,9 +10,28 @@ use serde::{Deserialize, Serialize};
 
 /// Number of hashed feature buckets.
 const BUCKETS: usize = 1 << 18;
-const EPOCHS: usize = 40;
-const LEARNING_RATE: f32 = 0.2;
-const L2: f32 = 1e-4;
+
+/// How a model is trained (see [`Model::train_with`]); [`Default`] is what
+/// [`Model::train`] uses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainConfig {
+    /// Passes over the examples.
+    pub epochs: usize,
+    /// Step size of the first pass; pass `e` uses `learning_rate / (1 + 0.1 e)`.
+    pub learning_rate: f32,
+    /// L2 penalty on a feature's weight, applied when the feature is seen.
+    pub l2: f32,
+    /// Weigh positives and negatives so that each class counts half.
+    pub balanced: bool,
+    /// Features found in fewer training posts than this are left out of the model.
+    pub min_posts: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self { epochs: 40, learning_rate: 0.2, l2: 1e-4, balanced: true, min_posts: 1 }
+    }
+}
 
 /// One labeled example.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,11 +58,26 @@ pub struct LabelWeights {
 impl Model {
     /// Trains one classifier per label seen in the examples.
     pub fn train(examples: &[Example]) -> Model {
+        Self::train_with(examples, &TrainConfig::default())
+    }
+
+    /// [`Model::train`] with the given settings.
+    pub fn train_with(examples: &[Example], config: &TrainConfig) -> Model {
         let mut labels: Vec<&str> =
             examples.iter().flat_map(|e| e.labels.iter().map(String::as_str)).collect();
         labels.sort_unstable();
         labels.dedup();
-        let feats: Vec<Vec<u32>> = examples.iter().map(|e| features(&e.title, &e.body)).collect();
+        let mut feats: Vec<Vec<u32>> =
+            examples.iter().map(|e| features(&e.title, &e.body)).collect();
+        if config.min_posts > 1 {
+            let mut posts = vec![0u32; BUCKETS];
+            for f in feats.iter().flatten() {
+                posts[*f as usize] += 1;
+            }
+            for x in &mut feats {
+                x.retain(|f| posts[*f as usize] as usize >= config.min_posts);
+            }
+        }
         let labels = labels
             .into_iter()
             .map(|label| {
@@ -51,7 +85,7 @@ impl Model {
                     .iter()
                     .map(|e| if e.labels.iter().any(|l| l == label) { 1.0 } else { 0.0 })
                     .collect();
-                train_one(label, &feats, &ys)
+                train_one(label, &feats, &ys, config)
             })
             .collect();
         Model { labels }
@@ -210,22 +244,26 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
-fn train_one(label: &str, feats: &[Vec<u32>], ys: &[f32]) -> LabelWeights {
+fn train_one(label: &str, feats: &[Vec<u32>], ys: &[f32], config: &TrainConfig) -> LabelWeights {
     let mut w = vec![0.0f32; BUCKETS];
     let positives = ys.iter().filter(|y| **y > 0.5).count().max(1) as f32;
     let negatives = (ys.len() as f32 - positives).max(1.0);
     // Class weights balance the rare positive label against the many negatives.
-    let (pos_w, neg_w) = (ys.len() as f32 / (2.0 * positives), ys.len() as f32 / (2.0 * negatives));
+    let (pos_w, neg_w) = if config.balanced {
+        (ys.len() as f32 / (2.0 * positives), ys.len() as f32 / (2.0 * negatives))
+    } else {
+        (1.0, 1.0)
+    };
     let mut bias = 0.0f32;
-    for epoch in 0..EPOCHS {
-        let lr = LEARNING_RATE / (1.0 + epoch as f32 * 0.1);
+    for epoch in 0..config.epochs {
+        let lr = config.learning_rate / (1.0 + epoch as f32 * 0.1);
         for (x, &y) in feats.iter().zip(ys) {
             let z = bias + x.iter().map(|&f| w[f as usize]).sum::<f32>();
             let g = (sigmoid(z) - y) * if y > 0.5 { pos_w } else { neg_w };
             bias -= lr * g;
             for &f in x {
                 let wf = &mut w[f as usize];
-                *wf -= lr * (g + L2 * *wf);
+                *wf -= lr * (g + config.l2 * *wf);
             }
         }
     }
@@ -457,6 +495,22 @@ mod tests {
             let want = 2.0 * sigmoid(z) - 1.0;
             assert!((vote - want).abs() < 1e-5, "{}: {vote} vs {want}", label.label);
         }
+    }
+
+    #[test]
+    fn min_posts_leaves_out_features_of_a_single_post() {
+        let data = vec![
+            ex("telemetry phones home", &["privacy_telemetry"]),
+            ex("telemetry sent without consent", &["privacy_telemetry"]),
+            ex("crash on startup", &["bug_report"]),
+        ];
+        let config = TrainConfig { min_posts: 2, ..TrainConfig::default() };
+        let model = Model::train_with(&data, &config);
+        let kept: Vec<u32> =
+            model.labels.iter().flat_map(|l| l.weights.iter().map(|(b, _)| *b)).collect();
+        assert!(features("telemetry", "").iter().all(|f| kept.contains(f)));
+        assert!(features("consent", "").iter().all(|f| !kept.contains(f)));
+        assert_eq!(Model::train(&data), Model::train_with(&data, &TrainConfig::default()));
     }
 
     #[test]
