@@ -4,6 +4,9 @@
 //!
 //! `cargo bench -p steward-triage --bench triage`
 //!
+//! Both run with the allocator the `steward` binary ships with (mimalloc), so the figures
+//! are those of the desk: a triage allocates its verdict's strings and vectors.
+//!
 //! `STEWARD_BENCH_MB` (default 50) and `STEWARD_BENCH_BASELINE_KB` (default 1024) shrink the
 //! two inputs for a quick look; the figures are only comparable at the defaults.
 //! `STEWARD_BENCH_POSTS=FILE` measures your own posts instead (JSON Lines as `steward triage`
@@ -15,6 +18,9 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingM
 use regex::{Regex, RegexBuilder};
 use steward_policy::Policy;
 use steward_triage::{Post, Triager};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const POLICY: &str = include_str!("../../../examples/policy.toml");
 
