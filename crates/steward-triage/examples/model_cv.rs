@@ -25,7 +25,7 @@
 //! ```text
 //! cargo run --release -p steward-triage --example model_cv -- \
 //!     [--policy FILE] [--train labeled|labeled+tuning] [--folds 5] [--repeats 3] \
-//!     [--train-share 1.0] [--epochs 40] [--lr 0.2] [--l2 1e-4] [--unbalanced] \
+//!     [--train-share 1.0] [--epochs 40] [--lr 0.2] [--l2 1e-4] [--unbalanced | --balance 1.0] \
 //!     [--min-posts 1] [--weights 0.6,0.9] [--thresholds 0.9,1.0] [--eval FILE]... \
 //!     [--verdicts]
 //! ```
@@ -57,6 +57,12 @@ struct Args {
     share: f64,
 }
 
+const USAGE: &str = "usage: model_cv [--policy FILE] [--train labeled|labeled+tuning] \
+    [--folds 5] [--repeats 3] [--train-share 1.0] [--epochs 40] [--lr 0.2] [--l2 1e-4] \
+    [--unbalanced | --balance 1.0] [--min-posts 1] [--weights 0.6,0.9] [--thresholds 0.9,1.0] \
+    [--eval FILE]... [--verdicts]  (what each measures: the module doc of \
+    crates/steward-triage/examples/model_cv.rs)";
+
 fn parse_args() -> Args {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut args = Args {
@@ -85,14 +91,19 @@ fn parse_args() -> Args {
             "--epochs" => args.config.epochs = value().parse().expect("a count"),
             "--lr" => args.config.learning_rate = value().parse().expect("a number"),
             "--l2" => args.config.l2 = value().parse().expect("a number"),
-            "--unbalanced" => args.config.balanced = false,
+            "--unbalanced" => args.config.balance = 0.0,
+            "--balance" => args.config.balance = value().parse().expect("a number"),
             "--min-posts" => args.config.min_posts = value().parse().expect("a count"),
             "--weights" => args.weights = Some(list(value())),
             "--thresholds" => args.thresholds = Some(list(value())),
             "--eval" => args.eval.push(value().into()),
             "--verdicts" => args.verdicts = true,
             "--train-share" => args.share = value().parse().expect("a number"),
-            _ => panic!("unknown argument {flag} (see the module doc)"),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            _ => panic!("unknown argument {flag}\n{USAGE}"),
         }
     }
     args

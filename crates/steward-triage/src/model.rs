@@ -21,15 +21,16 @@ pub struct TrainConfig {
     pub learning_rate: f32,
     /// L2 penalty on a feature's weight, applied when the feature is seen.
     pub l2: f32,
-    /// Weigh positives and negatives so that each class counts half.
-    pub balanced: bool,
+    /// How far positives and negatives are weighed so that each class counts half: each
+    /// class's weight is raised to this power (1: fully balanced, 0: every post weighs 1).
+    pub balance: f32,
     /// Features found in fewer training posts than this are left out of the model.
     pub min_posts: usize,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        Self { epochs: 40, learning_rate: 0.2, l2: 1e-4, balanced: true, min_posts: 1 }
+        Self { epochs: 40, learning_rate: 0.2, l2: 1e-4, balance: 1.0, min_posts: 1 }
     }
 }
 
@@ -249,11 +250,10 @@ fn train_one(label: &str, feats: &[Vec<u32>], ys: &[f32], config: &TrainConfig) 
     let positives = ys.iter().filter(|y| **y > 0.5).count().max(1) as f32;
     let negatives = (ys.len() as f32 - positives).max(1.0);
     // Class weights balance the rare positive label against the many negatives.
-    let (pos_w, neg_w) = if config.balanced {
-        (ys.len() as f32 / (2.0 * positives), ys.len() as f32 / (2.0 * negatives))
-    } else {
-        (1.0, 1.0)
-    };
+    let (pos_w, neg_w) = (
+        (ys.len() as f32 / (2.0 * positives)).powf(config.balance),
+        (ys.len() as f32 / (2.0 * negatives)).powf(config.balance),
+    );
     let mut bias = 0.0f32;
     for epoch in 0..config.epochs {
         let lr = config.learning_rate / (1.0 + epoch as f32 * 0.1);
