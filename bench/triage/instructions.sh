@@ -56,7 +56,7 @@ report "work tree" "$here_ir" "$here_miss"
 
 if [ $# -ge 1 ]; then
     git -C "$repo" worktree add -q --detach "$work/rev" "$1"
-    rev_bin=$(build "$work/rev" "${CARGO_TARGET_DIR:-$repo/target}-rev")
+    rev_bin=$(build "$work/rev" "${CARGO_TARGET_DIR:-$repo/target}/instructions-rev")
     read -r rev_ir rev_miss < <(count rev "$rev_bin")
     report "$1" "$rev_ir" "$rev_miss"
     printf 'ratio: %s spends %.2f× the instructions and %.2f× the L2 misses of the work tree\n' \
