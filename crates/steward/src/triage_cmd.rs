@@ -83,6 +83,7 @@ fn each_post(
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut bad = 0usize;
+    let source = path.map_or_else(|| "<stdin>".to_string(), |p| p.display().to_string());
     for (i, line) in input(path)?.lines().enumerate() {
         let line = line.with_context(|| format!("cannot read line {}", i + 1))?;
         if line.trim().is_empty() {
@@ -96,12 +97,22 @@ fn each_post(
             Err(e) => {
                 bad += 1;
                 out.flush()?;
-                eprintln!("line {}: {e}", i + 1);
+                eprintln!("{}:{}:{}: error: {}", source, i + 1, e.column(), json_problem(&e));
             }
         }
     }
     out.flush()?;
     Ok(if bad > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// What is wrong with a line, without serde's "at line 1 column N" (the caller names the
+/// place as `FILE:LINE:COL`, as `policy check` does).
+fn json_problem(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((problem, _)) => problem.to_string(),
+        None => text,
+    }
 }
 
 fn read_labeled(path: &Path) -> Result<Vec<LabeledPost>> {
