@@ -33,6 +33,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use steward_triage::eval::Counts;
 use steward_triage::labeled::{parse_jsonl, LabeledPost};
 use steward_triage::model::{Example, Model, TrainConfig, VoteTable};
 use steward_triage::{Post, Triager};
@@ -127,36 +128,22 @@ struct Case<'a> {
     votes: Vec<f32>,
 }
 
-#[derive(Default, Clone, Copy)]
-struct Counts {
-    tp: usize,
-    fp: usize,
-    fn_: usize,
+/// Counts one verdict: `want`, whether the post is sensitive; `got`, whether it was escalated.
+fn count(c: &mut Counts, want: bool, got: bool) {
+    match (want, got) {
+        (true, true) => c.tp += 1,
+        (false, true) => c.fp += 1,
+        (true, false) => c.fn_ += 1,
+        (false, false) => {}
+    }
 }
 
-impl Counts {
-    fn add(&mut self, want: bool, got: bool) {
-        match (want, got) {
-            (true, true) => self.tp += 1,
-            (false, true) => self.fp += 1,
-            (true, false) => self.fn_ += 1,
-            (false, false) => {}
-        }
+/// `recall/precision f1`, or a dash for a set with no sensitive post and no escalation.
+fn show(c: &Counts) -> String {
+    if c.tp + c.fp + c.fn_ == 0 {
+        return "      -      ".into();
     }
-    fn recall(&self) -> f64 {
-        self.tp as f64 / (self.tp + self.fn_).max(1) as f64
-    }
-    fn precision(&self) -> f64 {
-        self.tp as f64 / (self.tp + self.fp).max(1) as f64
-    }
-    fn show(&self) -> String {
-        let (r, p) = (self.recall(), self.precision());
-        let f1 = if r + p > 0.0 { 2.0 * r * p / (r + p) } else { 0.0 };
-        if self.tp + self.fp == 0 && self.fn_ == 0 {
-            return "      -      ".into();
-        }
-        format!("{r:.3}/{p:.3} {f1:.3}")
-    }
+    format!("{:.3}/{:.3} {:.3}", c.recall(), c.precision(), c.f1())
 }
 
 fn escalated(rules: &[f32], votes: &[f32], thresholds: &[f32], weight: f32) -> bool {
@@ -204,7 +191,7 @@ fn main() {
     for (set, file) in files.iter().enumerate() {
         let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
         for p in parse_jsonl(&text).expect("valid JSON Lines") {
-            let scores = rules_only.score(&as_post(&p));
+            let scores = rules_only.score(&Post::from(&p));
             let rules = sensitive_ids
                 .iter()
                 .map(|id| scores.iter().find(|s| s.id == *id).map_or(0.0, |s| s.score))
@@ -265,7 +252,7 @@ fn main() {
             for p in union.iter().filter(|p| in_fold(p)) {
                 let votes = votes_of(&table, &p.post);
                 if let Some(t) = &triager {
-                    let got = t.triage(&as_post(&p.post)).sensitive;
+                    let got = t.triage(&Post::from(&p.post)).sensitive;
                     let mine = escalated(&p.rules, &votes, &policy_thresholds, policy_weight);
                     assert_eq!(
                         got, mine,
@@ -298,7 +285,7 @@ fn main() {
     let mut cases = Vec::new();
     for p in posts.iter().filter(|p| !trained_on.contains(&p.set)) {
         let votes = votes_of(&table, &p.post);
-        let got = triager.triage(&as_post(&p.post)).sensitive;
+        let got = triager.triage(&Post::from(&p.post)).sensitive;
         assert_eq!(got, escalated(&p.rules, &votes, &policy_thresholds, policy_weight));
         cases.push(Case { set: p.set, scored: p, votes });
     }
@@ -357,19 +344,15 @@ fn report(
             let mut per: BTreeMap<usize, Counts> = BTreeMap::new();
             for c in cases {
                 let got = escalated(&c.scored.rules, &c.votes, &ts, w);
-                all.add(c.scored.sensitive, got);
-                per.entry(c.set).or_default().add(c.scored.sensitive, got);
+                count(&mut all, c.scored.sensitive, got);
+                count(per.entry(c.set).or_default(), c.scored.sensitive, got);
             }
             let t = t.map_or("pol".into(), |t| format!("{t:.2}"));
-            let mut line = format!("{:<8} {w:>6.2} {t:>5} | {:<19}", "", all.show());
+            let mut line = format!("{:<8} {w:>6.2} {t:>5} | {:<19}", "", show(&all));
             for s in &present {
-                line.push_str(&format!(" | {:<19}", per[s].show()));
+                line.push_str(&format!(" | {:<19}", show(&per[s])));
             }
             println!("{line}");
         }
     }
-}
-
-fn as_post(p: &LabeledPost) -> Post {
-    Post { id: p.id.clone(), title: p.title.clone(), body: p.body.clone(), ..Post::default() }
 }

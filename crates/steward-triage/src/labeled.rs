@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::Example;
+use crate::post::Post;
 
 /// One labeled post: `{"id", "title", "body", "labels": [...]}` plus optional `source`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +46,19 @@ pub const BUILTIN_JSONL: &str = include_str!("../data/labeled.jsonl");
 /// The project's own labeled set, parsed.
 pub fn builtin() -> Vec<LabeledPost> {
     parse_jsonl(BUILTIN_JSONL).expect("the shipped labeled set is valid (checked by a test)")
+}
+
+/// The post as triage reads it (its labels left out).
+impl From<&LabeledPost> for Post {
+    fn from(p: &LabeledPost) -> Self {
+        Post {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            body: p.body.clone(),
+            source: p.source.clone(),
+            ..Post::default()
+        }
+    }
 }
 
 impl From<&LabeledPost> for Example {

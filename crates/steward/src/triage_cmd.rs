@@ -123,12 +123,7 @@ fn read_labeled(path: &Path) -> Result<Vec<LabeledPost>> {
 
 /// The labels triage gives a post: its sensitive topics, or else its kind.
 fn predicted(triager: &Triager, post: &LabeledPost) -> Vec<String> {
-    let t = triager.triage(&Post {
-        id: post.id.clone(),
-        title: post.title.clone(),
-        body: post.body.clone(),
-        ..Post::default()
-    });
+    let t = triager.triage(&Post::from(post));
     if t.sensitive {
         t.topics.into_iter().map(|m| m.id).collect()
     } else {
