@@ -66,8 +66,8 @@ const BARRIERS: [u8; 3] = [b'.', b'\n', b'?'];
 #[derive(Default)]
 struct Scratch {
     next: Vec<usize>,
-    /// Where the field's [`BARRIERS`] are, in order, with the bit of each.
-    bars: Vec<(usize, u8)>,
+    /// Where the field's [`BARRIERS`] are, in order, with which of them each is.
+    bars: Vec<(usize, usize)>,
     /// (pattern, start) worth trying, last first.
     tries: Vec<(usize, usize)>,
     done: Vec<bool>,
@@ -77,17 +77,8 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
-/// What an occurrence of a gate literal means.
-#[derive(Debug, Clone, Copy)]
-enum Role {
-    /// A place where this pattern may start.
-    Start(usize),
-    /// This required literal set is held by the post.
-    Holds(usize),
-}
-
 /// A list of numbers for each index, kept in one allocation: the hot loop over a post's
-/// literal occurrences reads one slice per occurrence, not a pointer to a vector of roles.
+/// literal occurrences reads one slice per occurrence, not a pointer to a vector.
 #[derive(Debug, Default)]
 struct Lists {
     /// Where the list of index `i` starts in `items` (`i + 1`: where it ends).
@@ -96,7 +87,7 @@ struct Lists {
 }
 
 impl Lists {
-    fn new(lists: impl IntoIterator<Item = Vec<usize>>) -> Lists {
+    fn new(lists: Vec<Vec<usize>>) -> Lists {
         let mut out = Lists { offsets: vec![0], items: Vec::new() };
         for list in lists {
             out.items.extend(list);
@@ -125,14 +116,8 @@ impl Patterns {
         let mut regexes = Vec::with_capacity(sources.len());
         let mut max_len = Vec::with_capacity(sources.len());
         let mut literals: Vec<Vec<u8>> = Vec::new();
-        let mut roles: Vec<Vec<Role>> = Vec::new();
-        let mut add = |lit: Vec<u8>, role: Role| match literals.iter().position(|l| *l == lit) {
-            Some(i) => roles[i].push(role),
-            None => {
-                literals.push(lit);
-                roles.push(vec![role]);
-            }
-        };
+        // By literal: the patterns that may start where it occurs, the sets it belongs to.
+        let (mut starts, mut holds): (Vec<Vec<usize>>, Vec<Vec<usize>>) = Default::default();
         let mut required = Vec::with_capacity(sources.len());
         let mut barriers = Vec::with_capacity(sources.len());
         let mut sets = 0;
@@ -150,7 +135,11 @@ impl Patterns {
             max_len.push(gates.max_len);
             barriers.push(gates.barriers);
             match &gates.start {
-                Some(lits) => lits.iter().for_each(|lit| add(lit.clone(), Role::Start(index))),
+                Some(lits) => {
+                    for lit in lits {
+                        add(&mut starts, intern(&mut literals, lit), index);
+                    }
+                }
                 None => ungated.push(index),
             }
             let mut ids = Vec::new();
@@ -158,29 +147,22 @@ impl Patterns {
                 if gates.start.as_ref() == Some(&set) {
                     continue;
                 }
-                set.into_iter().for_each(|lit| add(lit, Role::Holds(sets)));
+                for lit in &set {
+                    add(&mut holds, intern(&mut literals, lit), sets);
+                }
                 ids.push((sets, reach.unwrap_or(usize::MAX)));
                 sets += 1;
             }
             required.push(ids);
         }
-        let lists = |pick: fn(Role) -> Option<usize>| {
-            Lists::new(roles.iter().map(|r| r.iter().copied().filter_map(pick).collect()))
-        };
-        let starts = lists(|role| match role {
-            Role::Start(index) => Some(index),
-            Role::Holds(_) => None,
-        });
-        let holds = lists(|role| match role {
-            Role::Holds(set) => Some(set),
-            Role::Start(_) => None,
-        });
+        starts.resize(literals.len(), Vec::new());
+        holds.resize(literals.len(), Vec::new());
         Ok(Patterns {
             regexes,
             max_len,
             literals,
-            starts,
-            holds,
+            starts: Lists::new(starts),
+            holds: Lists::new(holds),
             required,
             ungated,
             sets,
@@ -214,62 +196,8 @@ impl Patterns {
         }
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
-            let Scratch { next, bars, tries, done } = &mut *scratch;
-            bars.clear();
-            let [a, b, c] = BARRIERS;
-            bars.extend(memchr::memchr3_iter(a, b, c, text.as_bytes()).map(|at| {
-                let byte = text.as_bytes()[at];
-                (at, BARRIERS.iter().position(|&x| x == byte).map_or(0, |k| 1 << k))
-            }));
-            // The nearest place at or after the current one of each barrier.
-            let mut next_bar = [usize::MAX; BARRIERS.len()];
-            let mut b = bars.len();
-            // From the last hit back to the first: `next[set]` is the nearest place at or
-            // after the current one where the required set occurs, so whether a start has
-            // each of its sets within reach is a lookup per set (no sort, no search).
-            next.clear();
-            next.resize(self.sets, usize::MAX);
-            tries.clear();
-            let mut i = hits.len();
-            while i > 0 {
-                let at = hits[i - 1].1;
-                let mut j = i - 1;
-                while j > 0 && hits[j - 1].1 == at {
-                    j -= 1;
-                }
-                while b > 0 && bars[b - 1].0 >= at {
-                    b -= 1;
-                    let (place, bit) = bars[b];
-                    next_bar[bit.trailing_zeros() as usize] = place;
-                }
-                for &(literal, _) in &hits[j..i] {
-                    for &set in self.holds.get(literal) {
-                        next[set] = at;
-                    }
-                }
-                // Pushed backwards, so that the list reversed is in the order of `hits`.
-                for &(literal, start) in hits[j..i].iter().rev() {
-                    for &index in self.starts.get(literal).iter().rev() {
-                        // Every match holds a literal of each required set after its start,
-                        // within its longest span and before the first barrier it cannot
-                        // cross: otherwise there is nothing to try.
-                        let mut end =
-                            self.max_len[index].map_or(usize::MAX, |n| start.saturating_add(n));
-                        for (k, &place) in next_bar.iter().enumerate() {
-                            if self.barriers[index] & (1 << k) != 0 {
-                                end = end.min(place);
-                            }
-                        }
-                        let held = |&(set, reach): &(usize, usize)| {
-                            next[set] < end && next[set] - start <= reach
-                        };
-                        if self.required[index].iter().all(held) {
-                            tries.push((index, start));
-                        }
-                    }
-                }
-                i = j;
-            }
+            self.gate(text, hits, &mut scratch);
+            let Scratch { next, tries, done, .. } = &mut *scratch;
             done.clear();
             done.resize(self.regexes.len(), false);
             for &(index, start) in tries.iter().rev() {
@@ -295,12 +223,90 @@ impl Patterns {
         });
     }
 
+    /// The gate: fills `scratch.tries` with the `(pattern, start)` worth trying, last
+    /// first, and `scratch.next[set]` with where each required set first occurs
+    /// (`usize::MAX`: nowhere).
+    fn gate(&self, text: &str, hits: &[(usize, usize)], scratch: &mut Scratch) {
+        let Scratch { next, bars, tries, .. } = scratch;
+        bars.clear();
+        let [a, b, c] = BARRIERS;
+        bars.extend(memchr::memchr3_iter(a, b, c, text.as_bytes()).map(|at| {
+            let byte = text.as_bytes()[at];
+            (at, BARRIERS.iter().position(|&x| x == byte).unwrap_or_default())
+        }));
+        // The nearest place at or after the current one of each barrier.
+        let mut next_bar = [usize::MAX; BARRIERS.len()];
+        let mut b = bars.len();
+        // From the last hit back to the first: `next[set]` is the nearest place at or
+        // after the current one where the required set occurs, so whether a start has
+        // each of its sets within reach is a lookup per set (no sort, no search).
+        next.clear();
+        next.resize(self.sets, usize::MAX);
+        tries.clear();
+        let mut i = hits.len();
+        while i > 0 {
+            let at = hits[i - 1].1;
+            let mut j = i - 1;
+            while j > 0 && hits[j - 1].1 == at {
+                j -= 1;
+            }
+            while b > 0 && bars[b - 1].0 >= at {
+                b -= 1;
+                let (place, which) = bars[b];
+                next_bar[which] = place;
+            }
+            for &(literal, _) in &hits[j..i] {
+                for &set in self.holds.get(literal) {
+                    next[set] = at;
+                }
+            }
+            // Pushed backwards, so that the list reversed is in the order of `hits`.
+            for &(literal, start) in hits[j..i].iter().rev() {
+                for &index in self.starts.get(literal).iter().rev() {
+                    // Every match holds a literal of each required set after its start,
+                    // within its longest span and before the first barrier it cannot
+                    // cross: otherwise there is nothing to try.
+                    let mut end =
+                        self.max_len[index].map_or(usize::MAX, |n| start.saturating_add(n));
+                    for (k, &place) in next_bar.iter().enumerate() {
+                        if self.barriers[index] & (1 << k) != 0 {
+                            end = end.min(place);
+                        }
+                    }
+                    let held = |&(set, reach): &(usize, usize)| {
+                        next[set] < end && next[set] - start <= reach
+                    };
+                    if self.required[index].iter().all(held) {
+                        tries.push((index, start));
+                    }
+                }
+            }
+            i = j;
+        }
+    }
+
     /// How many required literal sets the patterns have in all.
     #[cfg(test)]
     pub fn required_sets(&self) -> usize {
         // Each set belongs to one pattern.
         self.required.iter().map(Vec::len).sum()
     }
+}
+
+/// The index of `lit` in `literals`, added when new.
+fn intern(literals: &mut Vec<Vec<u8>>, lit: &[u8]) -> usize {
+    literals.iter().position(|l| l == lit).unwrap_or_else(|| {
+        literals.push(lit.to_vec());
+        literals.len() - 1
+    })
+}
+
+/// Adds `item` to the list of index `i`.
+fn add(lists: &mut Vec<Vec<usize>>, i: usize, item: usize) {
+    if lists.len() <= i {
+        lists.resize(i + 1, Vec::new());
+    }
+    lists[i].push(item);
 }
 
 /// Rewrites `\b` and `\B` outside character classes to their ASCII forms `(?-u:\b)` and
@@ -533,6 +539,14 @@ mod tests {
         hits
     }
 
+    /// The `(pattern, start)` the gate lets through, in order of start.
+    fn tries(patterns: &Patterns, text: &str) -> Vec<(usize, usize)> {
+        let mut scratch = Scratch::default();
+        patterns.gate(text, &literal_hits(patterns, text), &mut scratch);
+        scratch.tries.reverse();
+        scratch.tries
+    }
+
     fn find_all(patterns: &Patterns, text: &str) -> Vec<(usize, usize, usize)> {
         let mut got = Vec::new();
         patterns.find_each(text, &literal_hits(patterns, text), |i, s, e| got.push((i, s, e)));
@@ -581,11 +595,14 @@ mod tests {
         assert!(find_all(&patterns, &far).is_empty());
         // Each set within its own reach: `b` may start 41 bytes after the start at most,
         // `c` anywhere.
+        // The pattern's longest span is unbounded (`.*`): only `b`'s reach keeps the gate
+        // from trying a start with `b` out of reach.
         let two = Patterns::new(&[r"\ba\b[^.\n]{0,10}\bb\b.*\bc".into()]).unwrap();
         assert_eq!(two.required[0], [(0, 1 + 40), (1, usize::MAX)]);
+        assert_eq!(tries(&two, "a xx b yy c"), [(0, 0)]);
         assert_eq!(find_all(&two, "a xx b yy c"), [(0, 0, 11)]);
         let b_too_far = format!("a {} b c", "x".repeat(45));
-        assert!(find_all(&two, &b_too_far).is_empty());
+        assert_eq!(tries(&two, &b_too_far), []);
     }
 
     /// A pattern whose matches cannot hold a sentence end is not tried where its required
@@ -598,10 +615,13 @@ mod tests {
         assert_eq!(bits(r"\bis\b.{0,40}\bcompliant"), 0b010, "`.` holds all but a newline");
         assert_eq!(bits(r"(?s)\bis\b.{0,40}\bok"), 0, "`(?s)` holds everything");
         assert_eq!(bits(r"\bv\d+\.\d+"), 0b110, "a literal `.`");
+        // `compliant` is within the longest span of the first `is`, but past a `.`.
         let window = Patterns::new(&[r"\b(is|are)\b[^.\n]{0,40}\bcompliant".into()]).unwrap();
-        assert!(find_all(&window, "It is fine. compliant? no").is_empty());
+        assert_eq!(tries(&window, "It is fine. compliant? no"), []);
+        assert_eq!(tries(&window, "Is it. Is it compliant"), [(0, 7)]);
         assert_eq!(find_all(&window, "Is it. Is it compliant"), [(0, 7, 22)]);
         let across = Patterns::new(&[r"\b(is|are)\b.{0,40}\bcompliant".into()]).unwrap();
+        assert_eq!(tries(&across, "It is fine. compliant? no"), [(0, 3)]);
         assert_eq!(find_all(&across, "It is fine. compliant? no"), [(0, 3, 21)]);
     }
 
