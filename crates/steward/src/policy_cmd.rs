@@ -48,14 +48,21 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
             print!("{}", handbook::export(&policy));
             Ok(ExitCode::SUCCESS)
         }
-        PolicyCmd::Diff { old, new, json } => {
-            let (old, new) = (load_any(&old)?, load_any(&new)?);
-            let diff = steward_policy::diff::diff(&old, &new);
+        PolicyCmd::Diff { old: old_path, new: new_path, json } => {
+            let (old, new) = (load_any(&old_path)?, load_any(&new_path)?);
+            let mut diff = steward_policy::diff::diff(&old, &new);
             if json {
                 println!("{}", serde_json::to_string_pretty(&diff)?);
             } else if diff.is_empty() {
                 println!("no changes");
             } else {
+                if diff.old_version == diff.new_version {
+                    // Two pages imported without `--version` (both "imported"), or two
+                    // drafts that kept their label: the header names the files as well, or
+                    // it would read `policy imported → imported`.
+                    diff.old_version = format!("{} ({})", diff.old_version, old_path.display());
+                    diff.new_version = format!("{} ({})", diff.new_version, new_path.display());
+                }
                 print!("{diff}");
             }
             Ok(ExitCode::SUCCESS)

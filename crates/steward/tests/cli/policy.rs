@@ -362,6 +362,14 @@ fn diff_of_the_two_fixture_pages() {
     ] {
         assert!(lines.contains(&expected), "missing `{expected}` in:\n{}", run.stdout);
     }
+    // Both pages carry the shipped policy's version label: the header names the files.
+    let header = lines.first().copied().unwrap_or_default();
+    assert!(
+        header.starts_with("policy ")
+            && header.contains(&format!(" ({V1}) → "))
+            && header.ends_with(&format!(" ({V2})")),
+        "{header}"
+    );
     let same = steward(&["policy", "diff", "examples/policy.toml", "examples/policy.toml"]);
     same.expect_code(0);
     assert_eq!(same.stdout_lines().last(), Some(&"no changes"), "{}", same.stdout);
