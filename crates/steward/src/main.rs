@@ -84,6 +84,19 @@ enum TokenCmd {
         #[command(flatten)]
         settings: serve::SettingsArgs,
     },
+    /// List the tokens in use (not revoked): id, role, person, created, label.
+    List {
+        #[command(flatten)]
+        settings: serve::SettingsArgs,
+    },
+    /// Revoke a token by its id (see `token list`); a running desk stops accepting it
+    /// within 10 seconds.
+    Revoke {
+        /// The token's id, `t_…` (not the secret).
+        id: String,
+        #[command(flatten)]
+        settings: serve::SettingsArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -199,6 +212,10 @@ fn main() -> ExitCode {
         Command::Serve { listen, settings } => serve::serve(settings, listen),
         Command::Admin(AdminCmd::Token(TokenCmd::Create { person, role, label, settings })) => {
             serve::token_create(settings, person, role, label)
+        }
+        Command::Admin(AdminCmd::Token(TokenCmd::List { settings })) => serve::token_list(settings),
+        Command::Admin(AdminCmd::Token(TokenCmd::Revoke { id, settings })) => {
+            serve::token_revoke(settings, id)
         }
         Command::Admin(AdminCmd::VerifyAudit { settings }) => serve::audit_verify(settings),
         Command::Config(ConfigCmd::Default) => serve::config_default(),

@@ -183,14 +183,58 @@ pub fn token_create(
         let store = Store::connect(&settings.database)
             .await
             .with_context(|| format!("cannot open the database {}", settings.database))?;
-        let label = label.unwrap_or_else(|| format!("{role} token for {person}"));
+        let for_whom = if person.is_empty() { String::new() } else { format!(" for {person}") };
+        let label = label.unwrap_or_else(|| format!("{role} token{for_whom}"));
         let secret = create_token(&store, &person, role, &label, "steward admin").await?;
-        eprintln!(
-            "created a {role} token{}",
-            if person.is_empty() { String::new() } else { format!(" for {person}") }
-        );
+        let article = if role == AccessRole::Admin { "an" } else { "a" };
+        eprintln!("created {article} {role} token{for_whom}");
         println!("{secret}");
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `steward admin token list`: the tokens in use, oldest first, one per line after a header.
+pub fn token_list(args: SettingsArgs) -> Result<ExitCode> {
+    let settings = settings(&args, None)?;
+    runtime()?.block_on(async move {
+        let store = Store::connect(&settings.database)
+            .await
+            .with_context(|| format!("cannot open the database {}", settings.database))?;
+        let tokens = store.list_tokens().await?;
+        println!("{:<16} {:<9} {:<20} {:<20} label", "id", "role", "person", "created (UTC)");
+        for t in &tokens {
+            let created = chrono::DateTime::from_timestamp_millis(t.created_at).map_or_else(
+                || t.created_at.to_string(),
+                |d| d.format("%Y-%m-%d %H:%M:%S").to_string(),
+            );
+            let person = if t.person.is_empty() { "-" } else { t.person.as_str() };
+            println!("{:<16} {:<9} {:<20} {:<20} {}", t.id, t.role, person, created, t.label);
+        }
+        eprintln!("{} token(s) in use", tokens.len());
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `steward admin token revoke ID`: the token stops working (a running desk trusts a token
+/// it has seen for at most 10 s: `auth::TokenCache`); the audit log records who did it.
+pub fn token_revoke(args: SettingsArgs, id: String) -> Result<ExitCode> {
+    let settings = settings(&args, None)?;
+    runtime()?.block_on(async move {
+        let store = Store::connect(&settings.database)
+            .await
+            .with_context(|| format!("cannot open the database {}", settings.database))?;
+        let now = chrono::Utc::now().timestamp_millis();
+        match store.revoke_token(&id, "steward admin", now).await {
+            Ok(()) => {
+                println!("revoked token {id}; a running desk stops accepting it within 10 s");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(steward_store::StoreError::NotFound { .. }) => bail!(
+                "no token `{id}` in use (revoked already, or never created): \
+                 `steward admin token list` shows the ids"
+            ),
+            Err(e) => Err(e.into()),
+        }
     })
 }
 
