@@ -68,6 +68,8 @@ pub enum Action {
     Answer,
     ReadAudit,
     ReadPolicy,
+    /// List and revoke API tokens.
+    ManageTokens,
 }
 
 /// Who is asking: the person behind the token (admins and bots may have none) and the role.
@@ -87,7 +89,7 @@ pub fn permits(role: AccessRole, action: Action) -> bool {
         ReadPosts | ReadCases | ReadPolicy => true,
         SubmitPost | Relabel | Escalate => matches!(role, Admin | Triager | Responder),
         ChangeOwner | Answer => matches!(role, Admin | Triager | Responder),
-        ReadAudit => role == Admin,
+        ReadAudit | ManageTokens => role == Admin,
     }
 }
 
@@ -100,6 +102,7 @@ mod tests {
         for role in AccessRole::ALL {
             assert!(permits(role, Action::ReadCases));
             assert_eq!(permits(role, Action::ReadAudit), role == AccessRole::Admin);
+            assert_eq!(permits(role, Action::ManageTokens), role == AccessRole::Admin);
             assert_eq!(permits(role, Action::SubmitPost), role != AccessRole::Viewer);
         }
         assert_eq!("triager".parse::<AccessRole>().unwrap(), AccessRole::Triager);

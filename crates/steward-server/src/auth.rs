@@ -95,6 +95,12 @@ impl TokenCache {
         (at.elapsed() < self.ttl).then(|| actor.clone())
     }
 
+    /// Forgets every token, so that one just revoked through this desk stops working at
+    /// once (the cache is keyed by hash, which a revocation by id does not know).
+    pub fn clear(&self) {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     fn put(&self, hash: String, actor: Actor) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= Self::CAPACITY {

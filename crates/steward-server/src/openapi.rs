@@ -13,6 +13,7 @@ use crate::api;
         api::cases::escalate, api::cases::list, api::cases::get, api::cases::owner,
         api::cases::draft, api::cases::approve, api::cases::close,
         api::meta::audit, api::meta::verify_audit, api::meta::policy, api::meta::health,
+        api::tokens::list, api::tokens::revoke,
     ),
     components(schemas(
         crate::intake::PostSubmission, api::RelabelRequest, api::CaseEscalation,

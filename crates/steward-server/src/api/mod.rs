@@ -4,9 +4,10 @@
 pub(crate) mod cases;
 pub(crate) mod meta;
 pub(crate) mod posts;
+pub(crate) mod tokens;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
@@ -31,6 +32,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/audit", get(meta::audit))
         .route("/audit/verify", get(meta::verify_audit))
         .route("/policy", get(meta::policy))
+        .route("/tokens", get(tokens::list))
+        .route("/tokens/{id}", delete(tokens::revoke))
         .route("/openapi.json", get(meta::openapi))
         .route("/health", get(meta::health))
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });

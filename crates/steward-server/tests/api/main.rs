@@ -12,3 +12,4 @@ mod ownership;
 mod permissions;
 mod responses;
 mod timers;
+mod tokens;

@@ -11,7 +11,7 @@ use crate::helpers::*;
 both!(the_openapi_document_lists_every_route);
 
 /// Every (method, path) of `crates/steward-server/src/api/mod.rs` except the document itself.
-const ROUTES: [(&str, &str); 15] = [
+const ROUTES: [(&str, &str); 17] = [
     ("post", "/api/v1/posts"),
     ("get", "/api/v1/posts"),
     ("get", "/api/v1/posts/{id}"),
@@ -26,6 +26,8 @@ const ROUTES: [(&str, &str); 15] = [
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/audit/verify"),
     ("get", "/api/v1/policy"),
+    ("get", "/api/v1/tokens"),
+    ("delete", "/api/v1/tokens/{id}"),
     ("get", "/api/v1/health"),
 ];
 

@@ -69,6 +69,8 @@ fn endpoints() -> Vec<Endpoint> {
         ep(Method::GET, "/api/v1/audit", &[Admin], 200),
         ep(Method::GET, "/api/v1/audit/verify", &[Admin], 200),
         ep(Method::GET, "/api/v1/policy", READERS, 200),
+        ep(Method::GET, "/api/v1/tokens", &[Admin], 200),
+        ep(Method::DELETE, "/api/v1/tokens/{id}", &[Admin], 204),
         ep(Method::GET, "/api/v1/openapi.json", ANYONE, 200),
         ep(Method::GET, "/api/v1/health", ANYONE, 200),
     ]
@@ -104,7 +106,7 @@ async fn every_endpoint_checks_every_role(app: TestApp) {
     let shared_case = app.submit_case(&topic_post(Some(TOPIC), "matrix-case")).await;
 
     let endpoints = endpoints();
-    assert_eq!(endpoints.len(), 16);
+    assert_eq!(endpoints.len(), 18);
     let mut table = String::new();
     let mut wrong = Vec::new();
     for (n, e) in endpoints.iter().enumerate() {
@@ -123,10 +125,19 @@ async fn every_endpoint_checks_every_role(app: TestApp) {
                 let d = app.draft(&jason, &case_id, "Thank you! https://docs.example.org").await;
                 rid = d.expect(201).body["response"]["id"].as_str().unwrap().to_string();
             }
-            let path = e.path.replace("{rid}", &rid).replace(
-                "{id}",
-                if e.path.starts_with("/api/v1/posts/") { &post_id } else { &case_id },
-            );
+            // Each cell revokes a token of its own, so the allowed one finds it in use.
+            let mut token_id = String::new();
+            if e.path.starts_with("/api/v1/tokens/") {
+                token_id = token_id_of(&app.create_token("", "viewer").await);
+            }
+            let id = if e.path.starts_with("/api/v1/posts/") {
+                &post_id
+            } else if e.path.starts_with("/api/v1/tokens/") {
+                &token_id
+            } else {
+                &case_id
+            };
+            let path = e.path.replace("{rid}", &rid).replace("{id}", id);
             let body: Option<Value> = match (e.method.as_str(), e.path) {
                 ("POST", "/api/v1/posts") => Some(topic_post(None, &format!("matrix-{cell}"))),
                 ("POST", "/api/v1/posts/{id}/relabel") => Some(json!({"kind": "feedback"})),
