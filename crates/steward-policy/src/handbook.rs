@@ -62,6 +62,10 @@ pub struct Imported {
     /// page, followed by everything [`validate`](crate::validate()) says about the policy, with
     /// a span where the page line behind it is known.
     pub diagnostics: Vec<Diagnostic>,
+    /// The version label and effective date the page itself states ("Version 7, effective
+    /// 2024-02-29.", as [`export`] writes it); `policy` carries them too. `None` when the
+    /// page states none, and `policy` has the base's.
+    pub stated: Option<(String, String)>,
 }
 
 impl Imported {
@@ -87,7 +91,16 @@ pub fn import(page: &str, base: Option<&Policy>) -> Imported {
         parser.line(i);
     }
     parser.end_section();
-    Builder::new(&lines, base, parser).build()
+    let mut imported = Builder::new(&lines, base, parser).build();
+    imported.stated = lines.iter().find_map(|l| {
+        let c = STATED_VERSION.captures(l.text.trim())?;
+        Some((c[1].to_string(), c[2].to_string()))
+    });
+    if let Some((version, effective)) = &imported.stated {
+        imported.policy.version = version.clone();
+        imported.policy.effective = effective.clone();
+    }
+    imported
 }
 
 /// Exports a policy as a Markdown handbook page in the shape of the classic community
@@ -329,6 +342,9 @@ fn person_entry(person: &Person) -> String {
 
 static HEADING: LazyLock<Regex> = LazyLock::new(|| re(r"^(#{1,6})\s+(.*?)\s*#*\s*$"));
 static NUMBERED: LazyLock<Regex> = LazyLock::new(|| re(r"^\d{1,3}\s*[-.):–—]\s+(.*)$"));
+/// The sentence [`export`] opens a page with: "Version 7, effective 2024-02-29. …".
+static STATED_VERSION: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^Version (.+?), effective (\d{4}-\d{2}-\d{2})\."));
 static BULLET: LazyLock<Regex> = LazyLock::new(|| re(r"^[*+\-•]\s+(.*)$"));
 static BOLD: LazyLock<Regex> = LazyLock::new(|| re(r"\*\*(.+?)\*\*|__(.+?)__"));
 static LINK: LazyLock<Regex> = LazyLock::new(|| re(r"\[([^\]]*)\]\(([^)\s]*)\)"));
@@ -921,7 +937,7 @@ impl<'a> Builder<'a> {
             d.span = self.locate(&d.at);
             diagnostics.push(d);
         }
-        Imported { policy, diagnostics }
+        Imported { policy, diagnostics, stated: None }
     }
 
     fn span(&self, line: Option<usize>) -> Option<Span> {

@@ -123,9 +123,11 @@ enum PolicyCmd {
         base: Option<PathBuf>,
         #[arg(long)]
         name: Option<String>,
+        /// Version label (default: the one the page states, as `policy export` writes it,
+        /// else "imported").
         #[arg(long)]
         version: Option<String>,
-        /// Effective date, YYYY-MM-DD.
+        /// Effective date, YYYY-MM-DD (default: the one the page states, else today).
         #[arg(long)]
         effective: Option<String>,
     },

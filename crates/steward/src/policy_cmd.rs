@@ -25,10 +25,13 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
             if let Some(n) = name {
                 p.name = n;
             }
-            // An imported page is a new version: it does not inherit the base's label.
-            p.version = version.unwrap_or_else(|| "imported".to_string());
-            p.effective =
-                effective.unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string());
+            // An imported page is a new version: it does not inherit the base's label. It
+            // keeps the one it states (a page `policy export` wrote), unless told otherwise.
+            let (stated_version, stated_effective) = imported.stated.clone().unzip();
+            p.version = version.or(stated_version).unwrap_or_else(|| "imported".to_string());
+            p.effective = effective
+                .or(stated_effective)
+                .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string());
             let shown = page.display().to_string();
             let mut errors = false;
             for d in &imported.diagnostics {

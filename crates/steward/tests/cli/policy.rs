@@ -337,7 +337,19 @@ fn import_export_import_is_stable() {
         assert_eq!(toml_value(&first.stdout), toml_value(&second.stdout), "{page}");
         assert_eq!(toml_value(&first.stdout)["version"].as_str(), Some("7"));
         assert_eq!(toml_value(&first.stdout)["effective"].as_str(), Some("2024-02-29"));
+        // The exported page states its version and date, and an import without flags
+        // keeps them: the round trip needs no `--version`.
+        let unflagged = steward(&["policy", "import", &md]);
+        unflagged.expect_code(0);
+        assert_eq!(toml_value(&first.stdout), toml_value(&unflagged.stdout), "{page}");
+        // A flag still wins over what the page states.
+        let relabeled = steward(&["policy", "import", &md, "--version", "8"]);
+        assert_eq!(toml_value(&relabeled.stdout)["version"].as_str(), Some("8"));
+        assert_eq!(toml_value(&relabeled.stdout)["effective"].as_str(), Some("2024-02-29"));
     }
+    // A page that states no version (the fixtures, like the seeds) is labelled "imported".
+    let plain = steward(&["policy", "import", V1]);
+    assert_eq!(toml_value(&plain.stdout)["version"].as_str(), Some("imported"));
 }
 
 #[test]
