@@ -32,6 +32,12 @@ pub fn token_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// The id a token is listed and revoked by: the start of its hash, so it reveals nothing of
+/// the secret.
+pub fn token_id(secret: &str) -> String {
+    format!("t_{}", &token_hash(secret)[..12])
+}
+
 impl FromRequestParts<AppState> for Authed {
     type Rejection = AppError;
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use steward_desk::AccessRole;
-use steward_server::auth::{new_token_secret, token_hash};
+use steward_server::auth::{new_token_secret, token_hash, token_id};
 use steward_server::state::SystemClock;
 use steward_server::{AppState, Settings};
 use steward_store::{NewAudit, NewToken, Store};
@@ -67,7 +67,7 @@ async fn create_token(
 ) -> Result<String> {
     let secret = new_token_secret();
     let now = chrono::Utc::now().timestamp_millis();
-    let id = format!("t_{}", &token_hash(&secret)[..12]);
+    let id = token_id(&secret);
     store
         .create_token(
             NewToken {

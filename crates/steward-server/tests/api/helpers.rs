@@ -244,7 +244,7 @@ impl TestApp {
     /// Stores a new token for `person` (empty for none) with `role`; returns its secret.
     pub async fn create_token(&self, person: &str, role: &str) -> String {
         let secret = new_token_secret();
-        let id = token_id_of(&secret);
+        let id = token_id(&secret);
         let new = NewToken {
             id,
             person: person.into(),
@@ -521,7 +521,4 @@ pub fn line_after<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     text.lines().find_map(|l| l.strip_prefix(prefix))
 }
 
-/// The id under which a token's secret is stored (as `steward admin token create` names it).
-pub fn token_id_of(secret: &str) -> String {
-    format!("t_{}", &token_hash(secret)[..12])
-}
+pub use steward_server::auth::token_id;

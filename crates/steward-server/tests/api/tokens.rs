@@ -12,7 +12,7 @@ both!(admins_list_and_revoke_tokens);
 
 async fn admins_list_and_revoke_tokens(app: TestApp) {
     let natalie = app.person("natalie_jew").await;
-    let natalie_id = token_id_of(&natalie);
+    let natalie_id = token_id(&natalie);
     // Natalie's token works, and the desk now remembers it.
     app.get("/api/v1/cases", Some(&natalie)).await.expect(200);
 
@@ -20,7 +20,7 @@ async fn admins_list_and_revoke_tokens(app: TestApp) {
     let tokens = listed.body["tokens"].as_array().expect("a list of tokens").clone();
     let ids: Vec<&str> = tokens.iter().filter_map(|t| t["id"].as_str()).collect();
     for secret in [&app.tokens.admin, &app.tokens.triager, &app.tokens.viewer, &natalie] {
-        assert!(ids.contains(&token_id_of(secret).as_str()), "{ids:?}");
+        assert!(ids.contains(&token_id(secret).as_str()), "{ids:?}");
     }
     let natalies: Vec<&Value> = tokens.iter().filter(|t| t["id"] == natalie_id.as_str()).collect();
     assert_eq!(natalies.len(), 1);
