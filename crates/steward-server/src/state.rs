@@ -106,8 +106,8 @@ impl AppState {
 /// The outbox counts `/health` reports, counted at most once per [`OutboxGauge::MAX_AGE_MS`]:
 /// counting scans the outbox, which keeps every delivered row, and `/health` needs no token,
 /// so without this anyone could make the database scan it as often as they can send
-/// requests (534 requests/s on PostgreSQL at 256 connections when every call counted).
-/// Callers that arrive while a count runs wait for it instead of starting their own.
+/// requests. Callers that arrive while a count runs wait for it instead of starting their
+/// own.
 #[derive(Debug, Default)]
 pub struct OutboxGauge {
     /// When the last count was made (the desk's clock, ms), and what it gave.

@@ -101,9 +101,7 @@ pub fn serve(args: SettingsArgs, listen: Option<String>) -> Result<ExitCode> {
     let settings = settings(&args, listen)?;
     let policy = load(settings.policy.as_deref())?;
     runtime()?.block_on(async move {
-        let store = Store::connect(&settings.database)
-            .await
-            .with_context(|| format!("cannot open the database {}", settings.database))?;
+        let store = open_store(&settings.database).await?;
         if store.count_tokens().await? == 0 {
             let secret =
                 create_token(&store, "", AccessRole::Admin, "first start", "steward").await?;
@@ -180,9 +178,7 @@ pub fn token_create(
         bail!("`{person}` holds no policy role, so cannot be a responder; use --role triager or viewer");
     }
     runtime()?.block_on(async move {
-        let store = Store::connect(&settings.database)
-            .await
-            .with_context(|| format!("cannot open the database {}", settings.database))?;
+        let store = open_store(&settings.database).await?;
         let for_whom = if person.is_empty() { String::new() } else { format!(" for {person}") };
         let label = label.unwrap_or_else(|| format!("{role} token{for_whom}"));
         let secret = create_token(&store, &person, role, &label, "steward admin").await?;
@@ -193,13 +189,16 @@ pub fn token_create(
     })
 }
 
+/// The store at `database`, with an error that names it.
+async fn open_store(database: &str) -> Result<Store> {
+    Store::connect(database).await.with_context(|| format!("cannot open the database {database}"))
+}
+
 /// `steward admin token list`: the tokens in use, oldest first, one per line after a header.
 pub fn token_list(args: SettingsArgs) -> Result<ExitCode> {
     let settings = settings(&args, None)?;
     runtime()?.block_on(async move {
-        let store = Store::connect(&settings.database)
-            .await
-            .with_context(|| format!("cannot open the database {}", settings.database))?;
+        let store = open_store(&settings.database).await?;
         let tokens = store.list_tokens().await?;
         println!("{:<16} {:<9} {:<20} {:<20} label", "id", "role", "person", "created (UTC)");
         for t in &tokens {
@@ -220,9 +219,7 @@ pub fn token_list(args: SettingsArgs) -> Result<ExitCode> {
 pub fn token_revoke(args: SettingsArgs, id: String) -> Result<ExitCode> {
     let settings = settings(&args, None)?;
     runtime()?.block_on(async move {
-        let store = Store::connect(&settings.database)
-            .await
-            .with_context(|| format!("cannot open the database {}", settings.database))?;
+        let store = open_store(&settings.database).await?;
         let now = chrono::Utc::now().timestamp_millis();
         match store.revoke_token(&id, "steward admin", now).await {
             Ok(()) => {
@@ -241,7 +238,7 @@ pub fn token_revoke(args: SettingsArgs, id: String) -> Result<ExitCode> {
 pub fn audit_verify(args: SettingsArgs) -> Result<ExitCode> {
     let settings = settings(&args, None)?;
     runtime()?.block_on(async move {
-        let store = Store::connect(&settings.database).await?;
+        let store = open_store(&settings.database).await?;
         let v = store.verify_audit().await?;
         if v.ok {
             println!("audit log intact: {} entries", v.entries);
