@@ -142,6 +142,20 @@ impl Store {
         Ok(store)
     }
 
+    /// [`Store::connect`] to a database that must exist already: a command that reads or
+    /// revokes (`steward admin token list`) pointed at a mistyped SQLite path says so
+    /// instead of creating an empty database there.
+    pub async fn connect_existing(url: &str) -> Result<Store, StoreError> {
+        if backend_for_url(url)? == Backend::Sqlite {
+            if let Some(path) = sqlite_path(url) {
+                if !std::path::Path::new(path).exists() {
+                    return Err(StoreError::BadUrl(format!("no SQLite database at {path}")));
+                }
+            }
+        }
+        Self::connect(url).await
+    }
+
     async fn connect_sqlite(url: &str) -> Result<Store, StoreError> {
         let Some(path) = sqlite_path(url) else {
             // Every in-memory connection is its own database: use exactly one, forever.

@@ -194,11 +194,19 @@ async fn open_store(database: &str) -> Result<Store> {
     Store::connect(database).await.with_context(|| format!("cannot open the database {database}"))
 }
 
+/// [`open_store`] for commands that only read or revoke: a missing SQLite file is an error,
+/// not a new empty database.
+async fn open_existing_store(database: &str) -> Result<Store> {
+    Store::connect_existing(database)
+        .await
+        .with_context(|| format!("cannot open the database {database}"))
+}
+
 /// `steward admin token list`: the tokens in use, oldest first, one per line after a header.
 pub fn token_list(args: SettingsArgs) -> Result<ExitCode> {
     let settings = settings(&args, None)?;
     runtime()?.block_on(async move {
-        let store = open_store(&settings.database).await?;
+        let store = open_existing_store(&settings.database).await?;
         let tokens = store.list_tokens().await?;
         println!("{:<16} {:<9} {:<20} {:<20} label", "id", "role", "person", "created (UTC)");
         for t in &tokens {
@@ -219,7 +227,7 @@ pub fn token_list(args: SettingsArgs) -> Result<ExitCode> {
 pub fn token_revoke(args: SettingsArgs, id: String) -> Result<ExitCode> {
     let settings = settings(&args, None)?;
     runtime()?.block_on(async move {
-        let store = open_store(&settings.database).await?;
+        let store = open_existing_store(&settings.database).await?;
         let now = chrono::Utc::now().timestamp_millis();
         match store.revoke_token(&id, "steward admin", now).await {
             Ok(()) => {
@@ -238,7 +246,7 @@ pub fn token_revoke(args: SettingsArgs, id: String) -> Result<ExitCode> {
 pub fn audit_verify(args: SettingsArgs) -> Result<ExitCode> {
     let settings = settings(&args, None)?;
     runtime()?.block_on(async move {
-        let store = open_store(&settings.database).await?;
+        let store = open_existing_store(&settings.database).await?;
         let v = store.verify_audit().await?;
         if v.ok {
             println!("audit log intact: {} entries", v.entries);

@@ -55,6 +55,26 @@ fn listed(database: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// A listing, a revocation or an audit check pointed at a SQLite file that does not exist
+/// fails and creates nothing (`serve` and `token create` do create a new database).
+#[test]
+fn reading_commands_do_not_create_a_database() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let missing = dir.path().join("typo").join("steward.db");
+    let url = format!("sqlite://{}", missing.display());
+    for args in [
+        &["admin", "token", "list"][..],
+        &["admin", "token", "revoke", "t_1"],
+        &["admin", "verify-audit"],
+    ] {
+        let out = steward(args, &url);
+        assert!(!out.status.success(), "{args:?}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("no SQLite database at"), "{args:?}: {said}");
+        assert!(!dir.path().join("typo").exists(), "{args:?} created a directory");
+    }
+}
+
 async fn create_list_revoke(backend: &str, database: &str) {
     let admin = created(&steward(&["admin", "token", "create"], database));
     let triager = created(&steward(
