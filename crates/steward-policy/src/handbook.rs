@@ -64,7 +64,7 @@ pub struct Imported {
     pub diagnostics: Vec<Diagnostic>,
     /// The version label and effective date the page itself states ("Version 7, effective
     /// 2024-02-29.", as [`export`] writes it); `policy` carries them too. `None` when the
-    /// page states none, and `policy` has the base's.
+    /// page states none: `policy` then has the base's (`imported` when there is no base).
     pub stated: Option<(String, String)>,
 }
 
@@ -91,16 +91,7 @@ pub fn import(page: &str, base: Option<&Policy>) -> Imported {
         parser.line(i);
     }
     parser.end_section();
-    let mut imported = Builder::new(&lines, base, parser).build();
-    imported.stated = lines.iter().find_map(|l| {
-        let c = STATED_VERSION.captures(l.text.trim())?;
-        Some((c[1].to_string(), c[2].to_string()))
-    });
-    if let Some((version, effective)) = &imported.stated {
-        imported.policy.version = version.clone();
-        imported.policy.effective = effective.clone();
-    }
-    imported
+    Builder::new(&lines, base, parser).build()
 }
 
 /// Exports a policy as a Markdown handbook page in the shape of the classic community
@@ -905,10 +896,18 @@ impl<'a> Builder<'a> {
     fn build(mut self) -> Imported {
         let base = self.base;
         let (roles, people) = self.roles_and_people();
+        let stated = self.lines.iter().find_map(|l| {
+            let c = STATED_VERSION.captures(l.text.trim())?;
+            Some((c[1].to_string(), c[2].to_string()))
+        });
+        let (version, effective) = stated.clone().unwrap_or_else(|| match base {
+            Some(b) => (b.version.clone(), b.effective.clone()),
+            None => ("imported".into(), "1970-01-01".into()),
+        });
         let mut policy = Policy {
             name: base.map_or_else(|| "Community Response Policy".into(), |b| b.name.clone()),
-            version: base.map_or_else(|| "imported".into(), |b| b.version.clone()),
-            effective: base.map_or_else(|| "1970-01-01".into(), |b| b.effective.clone()),
+            version,
+            effective,
             allow_domains: base.map(|b| b.allow_domains.clone()).unwrap_or_default(),
             sla: base.map(|b| b.sla.clone()).unwrap_or_default(),
             model_weight: base.map_or(1.0, |b| b.model_weight),
@@ -937,7 +936,7 @@ impl<'a> Builder<'a> {
             d.span = self.locate(&d.at);
             diagnostics.push(d);
         }
-        Imported { policy, diagnostics, stated: None }
+        Imported { policy, diagnostics, stated }
     }
 
     fn span(&self, line: Option<usize>) -> Option<Span> {

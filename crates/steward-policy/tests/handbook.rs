@@ -338,7 +338,6 @@ fn export_then_import_gives_the_same_policy() {
         assert_eq!(export(&first), page, "export is deterministic");
         let again = import(&page, None);
         assert_eq!(again.policy, first, "page:\n{page}");
-        assert_eq!(import(V1, None).stated, None, "the fixture page states no version");
         assert_eq!(again.stated, Some((first.version.clone(), first.effective.clone())));
         assert!(
             !again.diagnostics.iter().any(|d| d.message.contains("skipped")),
@@ -360,6 +359,7 @@ fn the_version_a_page_states_is_read_back() {
         (again.policy.version.as_str(), again.policy.effective.as_str()),
         ("2024.3 draft", "2024-02-29")
     );
+    assert_eq!(import(V1, None).stated, None, "the fixture page states no version");
     // Only that sentence, at the start of a line: a version mentioned in passing is not one.
     let page = "# Policy\n\nOur Version 2, effective 2024-01-01. is not a statement.\n";
     assert_eq!(import(page, None).stated, None);
