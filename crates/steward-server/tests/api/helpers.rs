@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use steward_delivery::{ChannelConfig, Secret, Worker};
 use steward_desk::{Clock, ManualClock};
 use steward_policy::Policy;
+pub use steward_server::auth::token_id;
 use steward_server::auth::{new_token_secret, token_hash};
 use steward_server::{AppState, Settings};
 use steward_store::{NewToken, Store};
@@ -520,5 +521,3 @@ pub fn email_mentions(people: &[&steward_policy::Person]) -> Vec<String> {
 pub fn line_after<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     text.lines().find_map(|l| l.strip_prefix(prefix))
 }
-
-pub use steward_server::auth::token_id;

@@ -126,14 +126,14 @@ async fn every_endpoint_checks_every_role(app: TestApp) {
                 rid = d.expect(201).body["response"]["id"].as_str().unwrap().to_string();
             }
             // Each cell revokes a token of its own, so the allowed one finds it in use.
-            let mut spare_token = String::new();
+            let mut spare_token_id = String::new();
             if e.path.starts_with("/api/v1/tokens/") {
-                spare_token = token_id(&app.create_token("", "viewer").await);
+                spare_token_id = token_id(&app.create_token("", "viewer").await);
             }
             let id = if e.path.starts_with("/api/v1/posts/") {
                 &post_id
             } else if e.path.starts_with("/api/v1/tokens/") {
-                &spare_token
+                &spare_token_id
             } else {
                 &case_id
             };
