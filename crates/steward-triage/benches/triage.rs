@@ -7,6 +7,13 @@
 //! Both run with the allocator the `steward` binary ships with (mimalloc), so the figures
 //! are those of the desk: a triage allocates its verdict's strings and vectors.
 //!
+//! The `stages` group then runs each part of triage alone over the same corpus, so the
+//! figures say where the time goes without a profiler: redaction alone, the model's votes
+//! alone, and triage with the policy's cues cut down step by step (none; phrases only;
+//! phrases and patterns) with no model. The difference between two neighbouring steps is
+//! the cost of what the second adds. `cargo bench -p steward-triage --bench triage -- stages`
+//! runs that group alone.
+//!
 //! `STEWARD_BENCH_MB` (default 50) and `STEWARD_BENCH_BASELINE_KB` (default 1024) shrink the
 //! two inputs for a quick look; the figures are only comparable at the defaults.
 //! `STEWARD_BENCH_POSTS=FILE` measures your own posts instead (JSON Lines as `steward triage`
@@ -236,6 +243,57 @@ fn bench(c: &mut Criterion) {
             n
         })
     });
+    group.finish();
+    stages(c, &policy, &posts, total);
+}
+
+/// Each part of triage alone, over the whole corpus (see the module docs).
+fn stages(c: &mut Criterion, policy: &Policy, posts: &[Post], total: u64) {
+    let cut = |keep_phrases: bool, keep_patterns: bool| {
+        let mut policy = policy.clone();
+        for cue in policy.topics.iter_mut().flat_map(|t| t.cues.iter_mut()) {
+            if !keep_phrases {
+                cue.phrases.clear();
+            }
+            if !keep_patterns {
+                cue.patterns.clear();
+            }
+        }
+        Triager::new(&policy).expect("a triager from a cut-down policy")
+    };
+    let full = steward_triage::default_triager(policy).expect("default triager");
+    let votes = steward_triage::builtin_model().vote_table();
+    let mut group = c.benchmark_group("stages");
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(10));
+    group.throughput(Throughput::Bytes(total));
+    group.bench_function("redact", |b| {
+        b.iter(|| {
+            let redactor = full.redactor();
+            let mut n = 0usize;
+            for p in posts {
+                n += black_box(redactor.redact(&p.title)).1.len();
+                n += black_box(redactor.redact(&p.body)).1.len();
+            }
+            n
+        })
+    });
+    group.bench_function("model_votes", |b| {
+        b.iter(|| {
+            posts.iter().map(|p| black_box(votes.votes(&p.title, &p.body)).len()).sum::<usize>()
+        })
+    });
+    for (name, triager) in [
+        ("triage_no_cues_no_model", cut(false, false)),
+        ("triage_phrases_no_model", cut(true, false)),
+        ("triage_cues_no_model", cut(true, true)),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| posts.iter().map(|p| black_box(triager.triage(p)).pii.len()).sum::<usize>())
+        });
+    }
     group.finish();
 }
 
