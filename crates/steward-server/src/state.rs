@@ -86,7 +86,7 @@ impl AppState {
     }
 
     /// The outbox's counts by status, at most [`OutboxGauge::MAX_AGE_MS`] old; `None` when
-    /// the store could not count them.
+    /// the store could not count them (then `/health` answers 503).
     pub async fn outbox_counts(&self) -> Option<OutboxCounts> {
         self.0.outbox.read(&self.0.store, self.now_ms()).await
     }
@@ -124,7 +124,12 @@ impl OutboxGauge {
                 return *counts;
             }
         }
-        let counts = store.outbox_counts().await.ok();
+        // A failure is remembered for as long as a count: at most one warning a second.
+        let counts = store
+            .outbox_counts()
+            .await
+            .inspect_err(|e| tracing::warn!(error = %e, "health: cannot read the database"))
+            .ok();
         *last = Some((now_ms, counts));
         counts
     }

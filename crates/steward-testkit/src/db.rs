@@ -69,6 +69,24 @@ impl TestDatabase {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// Drops the PostgreSQL database at once, ending every connection to it: the database
+    /// gone from under a running desk. Dropping `self` later finds nothing left to drop.
+    ///
+    /// # Panics
+    /// On a SQLite database, or when the server refuses.
+    pub async fn drop_postgres_now(&self) {
+        let pg = self.postgres.as_ref().expect("only a PostgreSQL test database can be dropped");
+        drop_database(&pg.admin_url, &pg.name)
+            .await
+            .unwrap_or_else(|e| panic!("DROP DATABASE {}: {e}", pg.name));
+    }
+}
+
+async fn drop_database(admin_url: &str, name: &str) -> Result<(), sqlx::Error> {
+    let mut conn = PgConnection::connect(admin_url).await?;
+    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
+    conn.close().await
 }
 
 impl Drop for TestDatabase {
@@ -84,13 +102,7 @@ impl Drop for TestDatabase {
         // is shutting down), so drop the database from a thread with its own runtime.
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async {
-                let mut conn = PgConnection::connect(&pg.admin_url).await?;
-                conn.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", pg.name).as_str())
-                    .await?;
-                conn.close().await?;
-                Ok::<(), sqlx::Error>(())
-            })?;
+            runtime.block_on(drop_database(&pg.admin_url, &pg.name))?;
             Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
         })
         .join();

@@ -1,6 +1,7 @@
 //! The audit log (admins), the policy in force, health, and the OpenAPI document.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
 use steward_desk::Action;
@@ -46,10 +47,24 @@ pub async fn policy(
     Ok(Json(json!({"policy": state.policy()})))
 }
 
-#[utoipa::path(get, path = "/api/v1/health", responses((status = 200, description = "The desk is up; the outbox counts by status, at most a second old")))]
-pub async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
+#[utoipa::path(get, path = "/api/v1/health", responses(
+    (status = 200, description = "The desk is up and can read its database: `status` and `database` are `ok`; the outbox counts by status, at most a second old"),
+    (status = 503, description = "The desk is up but cannot read its database: `status` is `unavailable`, `database` is `unreachable` and `outbox` is null")))]
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
+    // Counting the outbox is the database read: a desk that cannot make it cannot take
+    // posts either, so monitoring should see a failure, not "ok".
     let outbox = state.outbox_counts().await;
-    Json(json!({"status": "ok", "policy_version": state.policy().version, "outbox": outbox}))
+    let (code, status, database) = match outbox {
+        Some(_) => (StatusCode::OK, "ok", "ok"),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "unreachable"),
+    };
+    let body = json!({
+        "status": status,
+        "database": database,
+        "policy_version": state.policy().version,
+        "outbox": outbox,
+    });
+    (code, Json(body))
 }
 
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {

@@ -73,22 +73,3 @@ async fn escalations_wait_for_a_receiver_that_is_down_then_arrive_once(mut app: 
     assert_eq!(health.body["outbox"]["delivered"], 3);
     assert_eq!(health.body["outbox"]["pending"], 0);
 }
-
-both!(health_counts_the_outbox_at_most_once_a_second);
-
-/// `/health` needs no token, so its outbox counts (a scan of the outbox) are remembered for
-/// a second: calls within it show the last count, the first call after it counts again.
-async fn health_counts_the_outbox_at_most_once_a_second(app: TestApp) {
-    let pending = |health: &Resp| health.body["outbox"]["pending"].clone();
-    let before = app.get("/api/v1/health", None).await.expect(200);
-    assert_eq!(pending(&before), 0, "{:#}", before.body);
-    app.submit_case(&topic_post(Some("licensing"), "health-1")).await;
-    let within = app.get("/api/v1/health", None).await.expect(200);
-    assert_eq!(pending(&within), 0, "counted less than a second ago: {:#}", within.body);
-    app.clock.advance(999);
-    let still = app.get("/api/v1/health", None).await.expect(200);
-    assert_eq!(pending(&still), 0, "{:#}", still.body);
-    app.clock.advance(1);
-    let after = app.get("/api/v1/health", None).await.expect(200);
-    assert_eq!(pending(&after), 3, "a second later it counts again: {:#}", after.body);
-}

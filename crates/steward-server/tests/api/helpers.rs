@@ -135,7 +135,7 @@ pub struct TestApp {
     people: Mutex<HashMap<String, String>>,
     server: tokio::task::JoinHandle<()>,
     // Dropped last: the database outlives every handle on it.
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 impl Drop for TestApp {
@@ -231,7 +231,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         worker,
         people: Mutex::new(HashMap::new()),
         server,
-        _db: db,
+        db,
     };
     app.tokens = Tokens {
         admin: app.create_token("", "admin").await,
@@ -242,6 +242,12 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 impl TestApp {
+    /// Drops the PostgreSQL database under the running desk (see
+    /// [`TestDatabase::drop_postgres_now`]).
+    pub async fn drop_database_now(&self) {
+        self.db.drop_postgres_now().await;
+    }
+
     /// Stores a new token for `person` (empty for none) with `role`; returns its secret.
     pub async fn create_token(&self, person: &str, role: &str) -> String {
         let secret = new_token_secret();

@@ -7,6 +7,7 @@ mod helpers;
 mod bad_input;
 mod delivery;
 mod escalation;
+mod health;
 mod openapi;
 mod ownership;
 mod permissions;
