@@ -152,6 +152,23 @@ struct TriageArgs {
     engine: EngineArgs,
     /// Posts as JSON Lines: {"id", "title", "body"} (standard input when absent).
     input: Option<PathBuf>,
+    #[command(flatten)]
+    jobs: JobsArg,
+}
+
+#[derive(Args, Clone, Copy)]
+struct JobsArg {
+    /// Threads that triage (default: one per core). Output stays in input order.
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<std::num::NonZeroUsize>,
+}
+
+impl JobsArg {
+    fn threads(self) -> usize {
+        self.jobs
+            .or_else(|| std::thread::available_parallelism().ok())
+            .map_or(1, std::num::NonZeroUsize::get)
+    }
 }
 
 #[derive(Args, Clone)]
@@ -188,6 +205,8 @@ enum TriageCmd {
     Explain {
         /// Posts as JSON Lines, like `steward triage` (standard input when absent).
         input: Option<PathBuf>,
+        #[command(flatten)]
+        jobs: JobsArg,
     },
     /// Train a model from labeled posts and write it as JSON.
     Train {

@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use anyhow::{Context, Result};
 use steward_triage::eval::Report;
@@ -15,11 +16,13 @@ use crate::{EngineArgs, TriageArgs, TriageCmd};
 
 pub fn run(args: TriageArgs) -> Result<ExitCode> {
     match args.command {
-        None => triage(&args.engine, args.input.as_deref()),
+        None => triage(&args.engine, args.input.as_deref(), args.jobs.threads()),
         Some(TriageCmd::Eval { labeled, misses, json, cross_validate }) => {
             eval(&args.engine, &labeled, misses, json, cross_validate)
         }
-        Some(TriageCmd::Explain { input }) => explain(&args.engine, input.as_deref()),
+        Some(TriageCmd::Explain { input, jobs }) => {
+            explain(&args.engine, input.as_deref(), jobs.threads())
+        }
         Some(TriageCmd::Train { labeled, out, without_builtin }) => {
             train(&labeled, &out, without_builtin)
         }
@@ -52,9 +55,9 @@ fn input(path: Option<&Path>) -> Result<Box<dyn BufRead>> {
     })
 }
 
-fn triage(engine: &EngineArgs, path: Option<&Path>) -> Result<ExitCode> {
+fn triage(engine: &EngineArgs, path: Option<&Path>, jobs: usize) -> Result<ExitCode> {
     let triager = triager(engine)?;
-    each_post(path, |post, out| {
+    each_post(path, jobs, |post, out| {
         serde_json::to_writer(&mut *out, &triager.triage(post))?;
         Ok(())
     })
@@ -62,9 +65,9 @@ fn triage(engine: &EngineArgs, path: Option<&Path>) -> Result<ExitCode> {
 
 /// One line per post: `{"id", "topics": [...]}`, every topic with a score other than zero or
 /// with evidence, highest score first.
-fn explain(engine: &EngineArgs, path: Option<&Path>) -> Result<ExitCode> {
+fn explain(engine: &EngineArgs, path: Option<&Path>, jobs: usize) -> Result<ExitCode> {
     let triager = triager(engine)?;
-    each_post(path, |post, out| {
+    each_post(path, jobs, |post, out| {
         let mut topics = triager.score(post);
         topics.retain(|t| t.score != 0.0 || !t.evidence.is_empty());
         topics.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -73,36 +76,141 @@ fn explain(engine: &EngineArgs, path: Option<&Path>) -> Result<ExitCode> {
     })
 }
 
-/// Reads posts as JSON Lines and writes one line for each with `write`. A malformed line is
-/// reported on stderr with its number, the others are still processed, and the exit code
-/// is then 1.
+/// Lines handed to a worker at a time: enough that handing them over costs little beside
+/// triaging them, few enough that output starts at once.
+const BATCH_LINES: usize = 256;
+
+/// A batch of input lines, numbered from 1, with its place in the input.
+type Batch = (usize, Vec<(usize, String)>);
+
+/// What became of one line: its output, or the problem to report.
+enum Outcome {
+    Written(Vec<u8>),
+    Malformed(String),
+}
+
+/// Reads posts as JSON Lines and writes one line for each with `write`, in input order,
+/// triaging on `jobs` threads. A malformed line is reported on stderr with its number, the
+/// others are still processed, and the exit code is then 1.
+///
+/// The reader hands batches of lines to the workers; the writer puts their results back in
+/// input order. Every channel is bounded, so memory stays a few batches per thread however
+/// long the input; when the writer stops (stdout closed), the workers and then the reader
+/// stop too.
 fn each_post(
     path: Option<&Path>,
-    mut write: impl FnMut(&Post, &mut dyn Write) -> Result<()>,
+    jobs: usize,
+    write: impl Fn(&Post, &mut Vec<u8>) -> Result<()> + Sync,
 ) -> Result<ExitCode> {
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let mut bad = 0usize;
     let source = path.map_or_else(|| "<stdin>".to_string(), |p| p.display().to_string());
-    for (i, line) in input(path)?.lines().enumerate() {
+    let lines = input(path)?.lines();
+    let (batches, work) = std::sync::mpsc::sync_channel::<Batch>(jobs * 2);
+    // Owned by the workers alone: when the last of them stops, the reader's sends fail.
+    let work = std::sync::Arc::new(std::sync::Mutex::new(work));
+    let (done, results) = std::sync::mpsc::sync_channel::<(usize, Vec<Outcome>)>(jobs * 2);
+    std::thread::scope(|scope| {
+        let mut workers = Vec::with_capacity(jobs);
+        for _ in 0..jobs {
+            let (work, done, write, source) = (work.clone(), done.clone(), &write, &source);
+            workers.push(scope.spawn(move || -> Result<()> {
+                loop {
+                    let next = work.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok((seq, batch)) = next else { return Ok(()) };
+                    let outcomes = batch
+                        .into_iter()
+                        .map(|(number, line)| outcome(source, number, &line, write))
+                        .collect::<Result<_>>()?;
+                    if done.send((seq, outcomes)).is_err() {
+                        return Ok(());
+                    }
+                }
+            }));
+        }
+        drop((work, done));
+        let writer = scope.spawn(move || write_in_order(results));
+        let read = read_batches(lines, &batches);
+        drop(batches);
+        let bad = writer.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))??;
+        for worker in workers {
+            worker.join().map_err(|_| anyhow::anyhow!("a triage thread panicked"))??;
+        }
+        read?;
+        Ok(if bad > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    })
+}
+
+/// Sends the lines in batches, blank lines left out; stops early when nobody listens.
+fn read_batches(
+    lines: std::io::Lines<Box<dyn BufRead>>,
+    batches: &SyncSender<Batch>,
+) -> Result<()> {
+    let mut batch = Vec::with_capacity(BATCH_LINES);
+    let mut seq = 0;
+    for (i, line) in lines.enumerate() {
         let line = line.with_context(|| format!("cannot read line {}", i + 1))?;
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Post>(&line) {
-            Ok(post) => {
-                write(&post, &mut out)?;
-                out.write_all(b"\n")?;
+        batch.push((i + 1, line));
+        if batch.len() == BATCH_LINES {
+            if batches.send((seq, std::mem::take(&mut batch))).is_err() {
+                return Ok(());
             }
-            Err(e) => {
-                bad += 1;
-                out.flush()?;
-                eprintln!("{}:{}:{}: error: {}", source, i + 1, e.column(), json_problem(&e));
+            seq += 1;
+        }
+    }
+    if !batch.is_empty() {
+        let _ = batches.send((seq, batch));
+    }
+    Ok(())
+}
+
+fn outcome(
+    source: &str,
+    number: usize,
+    line: &str,
+    write: &impl Fn(&Post, &mut Vec<u8>) -> Result<()>,
+) -> Result<Outcome> {
+    Ok(match serde_json::from_str::<Post>(line) {
+        Ok(post) => {
+            let mut out = Vec::with_capacity(line.len() + 256);
+            write(&post, &mut out)?;
+            out.push(b'\n');
+            Outcome::Written(out)
+        }
+        Err(e) => Outcome::Malformed(format!(
+            "{source}:{number}:{}: error: {}",
+            e.column(),
+            json_problem(&e)
+        )),
+    })
+}
+
+/// Writes the batches' outcomes in input order (stdout flushed before each problem, so a
+/// terminal shows them in place); returns how many lines were malformed.
+fn write_in_order(results: Receiver<(usize, Vec<Outcome>)>) -> Result<usize> {
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut waiting = std::collections::BTreeMap::new();
+    let (mut next, mut bad) = (0, 0);
+    for (seq, outcomes) in results {
+        waiting.insert(seq, outcomes);
+        while let Some(outcomes) = waiting.remove(&next) {
+            for outcome in outcomes {
+                match outcome {
+                    Outcome::Written(bytes) => out.write_all(&bytes)?,
+                    Outcome::Malformed(problem) => {
+                        bad += 1;
+                        out.flush()?;
+                        eprintln!("{problem}");
+                    }
+                }
             }
+            next += 1;
         }
     }
     out.flush()?;
-    Ok(if bad > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(bad)
 }
 
 /// What is wrong with a line, without serde's "at line 1 column N" (the caller names the

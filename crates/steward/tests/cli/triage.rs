@@ -162,6 +162,69 @@ fn a_malformed_line_is_named_and_the_rest_still_processed() {
     assert!(run.stderr.contains("missing field `id`"), "{}", run.stderr);
 }
 
+/// Posts of the shipped labeled set, each with its line number as id, over several batches
+/// of the threads' hand-over (256 lines), with malformed lines at `bad` and blank lines
+/// after them.
+fn many_posts(lines: usize, bad: &[usize]) -> String {
+    let labeled =
+        std::fs::read_to_string(crate::root().join("crates/steward-triage/data/labeled.jsonl"))
+            .expect("the shipped labeled set");
+    let posts: Vec<Value> = labeled.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut text = String::new();
+    for number in 1..=lines {
+        if bad.contains(&number) {
+            text.push_str(&format!("{{\"id\": \"{number}\", \"title\": \n"));
+        } else if number % 97 == 0 {
+            text.push('\n');
+        } else {
+            let mut post = posts[number % posts.len()].clone();
+            post["id"] = json!(number.to_string());
+            text.push_str(&format!("{post}\n"));
+        }
+    }
+    text
+}
+
+/// On several threads the output is the same as on one, line for line and in input order,
+/// and so are the problems reported for malformed lines and the exit code.
+#[test]
+fn threads_keep_input_order_and_report_the_same_problems() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = [2, 700, 1400];
+    let input = write(dir.path(), "many.jsonl", &many_posts(1500, &bad));
+    let one = steward(&["triage", "--no-model", "--jobs", "1", &input]);
+    one.expect_code(1);
+    let ids: Vec<usize> = parse_lines(&one.stdout)
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let want: Vec<usize> = (1..=1500).filter(|n| !bad.contains(n) && n % 97 != 0).collect();
+    assert_eq!(ids, want, "one line per good post, in input order");
+    let problems: Vec<String> = bad.iter().map(|n| format!("{input}:{n}:")).collect();
+    let reported: Vec<&str> = one.stderr.lines().collect();
+    assert_eq!(reported.len(), bad.len(), "{}", one.stderr);
+    for (line, want) in reported.iter().zip(&problems) {
+        assert!(line.starts_with(want.as_str()), "{line} should start with {want}");
+    }
+    for jobs in ["2", "3"] {
+        let many = steward(&["triage", "--no-model", "-j", jobs, &input]);
+        many.expect_code(1);
+        assert!(many.stdout == one.stdout, "--jobs {jobs} changed the output");
+        assert_eq!(many.stderr, one.stderr, "--jobs {jobs}");
+        let explained = steward(&["triage", "explain", "--no-model", "-j", jobs, &input]);
+        let explained_one = steward(&["triage", "explain", "--no-model", "-j", "1", &input]);
+        explained.expect_code(1);
+        assert!(
+            explained.stdout == explained_one.stdout,
+            "explain --jobs {jobs} changed the output"
+        );
+    }
+    let zero = steward(&["triage", "--jobs", "0", &input]);
+    zero.expect_code(2);
+    assert!(zero.stderr.contains("--jobs"), "{}", zero.stderr);
+    assert_eq!(zero.stdout, "");
+}
+
 #[test]
 fn triage_reads_stdin_when_no_file_is_given() {
     let posts = posts();
