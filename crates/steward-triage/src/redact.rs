@@ -27,8 +27,9 @@
 //! # Precision trade-offs
 //!
 //! * IPv4: four decimal octets 0–255 without leading zeros, not part of a longer dotted run
-//!   (`1.2.3.4.5`), not glued to letters (`v1.2.3.4`) and not right after the word
-//!   "version"/"release"/"build". A bare `1.2.3.4` is reported: it is a valid address.
+//!   (`1.2.3.4.5`), not glued to letters (`v1.2.3.4`) and not right after a word that
+//!   announces a version ("version", "ver", "v", "release", "build", "rev", "revision",
+//!   "firmware"). A bare `1.2.3.4` is reported: it is a valid address.
 //! * IPv6: validated by [`std::net::Ipv6Addr`]; must contain a decimal digit (so `std::vector`,
 //!   `Foo::Bar` and `dead::beef` are not addresses) and may not be glued to identifier
 //!   characters; Python slices such as `a[1::2]` are skipped.
