@@ -225,6 +225,31 @@ fn threads_keep_input_order_and_report_the_same_problems() {
     assert_eq!(zero.stdout, "");
 }
 
+/// A reader that stops early (`steward triage big.jsonl | head -1`) ends the run quietly:
+/// no "Broken pipe" error, exit code 0.
+#[test]
+fn a_reader_that_stops_early_ends_the_run_quietly() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Far more output than a pipe holds, so the run is still writing when the pipe closes.
+    let input = write(dir.path(), "many.jsonl", &many_posts(3000, &[]));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(["triage", "--no-model", &input])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the steward binary runs");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut first)
+        .expect("read the first verdict");
+    assert_eq!(parse_lines(&first)[0]["id"], "1");
+    // The reader (and with it the pipe) is gone here.
+    let out = child.wait_with_output().expect("the run ends");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert!(out.status.success(), "{:?}", out.status);
+}
+
 #[test]
 fn triage_reads_stdin_when_no_file_is_given() {
     let posts = posts();
