@@ -264,3 +264,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// Writes a command's whole output. Unlike `print!`, which panics, a closed pipe comes back
+/// as an error, which `main` ends quietly (see [`is_broken_pipe`]).
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}

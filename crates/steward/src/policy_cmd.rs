@@ -43,12 +43,12 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
             if errors {
                 return Ok(ExitCode::FAILURE);
             }
-            print!("{}", imported.policy.to_toml());
+            crate::write_stdout(&imported.policy.to_toml())?;
             Ok(ExitCode::SUCCESS)
         }
         PolicyCmd::Export { file } => {
             let policy = load(Some(&file))?;
-            print!("{}", handbook::export(&policy));
+            crate::write_stdout(&handbook::export(&policy))?;
             Ok(ExitCode::SUCCESS)
         }
         PolicyCmd::Diff { old: old_path, new: new_path, json } => {
@@ -66,7 +66,7 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
                     diff.old_version = format!("{} ({})", diff.old_version, old_path.display());
                     diff.new_version = format!("{} ({})", diff.new_version, new_path.display());
                 }
-                print!("{diff}");
+                crate::write_stdout(&diff.to_string())?;
             }
             Ok(ExitCode::SUCCESS)
         }

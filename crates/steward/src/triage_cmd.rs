@@ -311,7 +311,7 @@ pub fn redact(policy: Option<PathBuf>) -> Result<ExitCode> {
     let redactor = steward_triage::redact::Redactor::new(&policy.allow_domains);
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
-    print!("{}", redactor.redact(&text).0);
+    crate::write_stdout(&redactor.redact(&text).0)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -225,29 +225,50 @@ fn threads_keep_input_order_and_report_the_same_problems() {
     assert_eq!(zero.stdout, "");
 }
 
-/// A reader that stops early (`steward triage big.jsonl | head -1`) ends the run quietly:
-/// no "Broken pipe" error, exit code 0.
-#[test]
-fn a_reader_that_stops_early_ends_the_run_quietly() {
-    use std::io::BufRead;
-    let dir = tempfile::tempdir().expect("tempdir");
-    // Far more output than a pipe holds, so the run is still writing when the pipe closes.
-    let input = write(dir.path(), "many.jsonl", &many_posts(3000, &[]));
+/// Runs `steward ARGS…` with `input` on stdin and stdout piped, reads its first line and
+/// closes the pipe: what `steward … | head -1` does. Returns that line, and stderr and the
+/// status of the run.
+fn first_line_then_close(args: &[&str], input: &str) -> (String, String, std::process::ExitStatus) {
+    use std::io::{BufRead, Write};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
-        .args(["triage", "--no-model", &input])
+        .args(args)
+        .current_dir(crate::root())
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("the steward binary runs");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let mut first = String::new();
     std::io::BufReader::new(child.stdout.take().expect("piped stdout"))
         .read_line(&mut first)
-        .expect("read the first verdict");
-    assert_eq!(parse_lines(&first)[0]["id"], "1");
+        .expect("read the first line");
     // The reader (and with it the pipe) is gone here.
     let out = child.wait_with_output().expect("the run ends");
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
-    assert!(out.status.success(), "{:?}", out.status);
+    writer.join().expect("stdin writer").expect("write stdin");
+    (first, String::from_utf8_lossy(&out.stderr).into_owned(), out.status)
+}
+
+/// A reader that stops early (`steward triage big.jsonl | head -1`) ends the run quietly:
+/// no "Broken pipe" error, no panic, exit code 0.
+#[test]
+fn a_reader_that_stops_early_ends_the_run_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Far more output than a pipe holds, so the run is still writing when the pipe closes.
+    let input = write(dir.path(), "many.jsonl", &many_posts(3000, &[]));
+    let (first, stderr, status) = first_line_then_close(&["triage", "--no-model", &input], "");
+    assert_eq!(parse_lines(&first)[0]["id"], "1");
+    assert_eq!(stderr, "");
+    assert!(status.success(), "{status:?}");
+
+    // `redact` writes the whole text in one piece, here far larger than a pipe holds.
+    let text = "reach me at dana@example-mail.net from 198.51.100.24\n".repeat(20_000);
+    let (first, stderr, status) = first_line_then_close(&["redact"], &text);
+    assert_eq!(first, "reach me at [email] from [ip]\n");
+    assert_eq!(stderr, "", "redact");
+    assert!(status.success(), "redact: {status:?}");
 }
 
 #[test]
