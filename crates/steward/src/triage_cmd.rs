@@ -94,9 +94,10 @@ enum Outcome {
 /// others are still processed, and the exit code is then 1.
 ///
 /// The reader hands batches of lines to the workers; the writer puts their results back in
-/// input order. Every channel is bounded, so memory stays a few batches per thread however
-/// long the input; when the writer stops (stdout closed), the workers and then the reader
-/// stop too.
+/// input order. The reader takes a credit for each batch and the writer gives it back once
+/// the batch is written, so at most four batches per thread are read and not yet written,
+/// however long the input and however slow one batch is. When the writer stops (stdout
+/// closed), the workers and the reader stop too.
 fn each_post(
     path: Option<&Path>,
     jobs: usize,
@@ -108,6 +109,11 @@ fn each_post(
     // Owned by the workers alone: when the last of them stops, the reader's sends fail.
     let work = std::sync::Arc::new(std::sync::Mutex::new(work));
     let (done, results) = std::sync::mpsc::sync_channel::<(usize, Vec<Outcome>)>(jobs * 2);
+    let window = jobs * 4;
+    let (give_back, credits) = std::sync::mpsc::sync_channel::<()>(window);
+    for _ in 0..window {
+        give_back.send(()).expect("the credits channel holds the window");
+    }
     std::thread::scope(|scope| {
         let mut workers = Vec::with_capacity(jobs);
         for _ in 0..jobs {
@@ -127,8 +133,8 @@ fn each_post(
             }));
         }
         drop((work, done));
-        let writer = scope.spawn(move || write_in_order(results));
-        let read = read_batches(lines, &batches);
+        let writer = scope.spawn(move || write_in_order(results, give_back));
+        let read = read_batches(lines, &batches, credits);
         drop(batches);
         let bad = writer.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))??;
         for worker in workers {
@@ -139,11 +145,14 @@ fn each_post(
     })
 }
 
-/// Sends the lines in batches, blank lines left out; stops early when nobody listens.
+/// Sends the lines in batches, blank lines left out, each once it has a credit; stops early
+/// when nobody listens.
 fn read_batches(
     lines: std::io::Lines<Box<dyn BufRead>>,
     batches: &SyncSender<Batch>,
+    credits: Receiver<()>,
 ) -> Result<()> {
+    let send = |seq, batch| credits.recv().is_ok() && batches.send((seq, batch)).is_ok();
     let mut batch = Vec::with_capacity(BATCH_LINES);
     let mut seq = 0;
     for (i, line) in lines.enumerate() {
@@ -153,14 +162,14 @@ fn read_batches(
         }
         batch.push((i + 1, line));
         if batch.len() == BATCH_LINES {
-            if batches.send((seq, std::mem::take(&mut batch))).is_err() {
+            if !send(seq, std::mem::take(&mut batch)) {
                 return Ok(());
             }
             seq += 1;
         }
     }
     if !batch.is_empty() {
-        let _ = batches.send((seq, batch));
+        send(seq, batch);
     }
     Ok(())
 }
@@ -187,8 +196,12 @@ fn outcome(
 }
 
 /// Writes the batches' outcomes in input order (stdout flushed before each problem, so a
-/// terminal shows them in place); returns how many lines were malformed.
-fn write_in_order(results: Receiver<(usize, Vec<Outcome>)>) -> Result<usize> {
+/// terminal shows them in place), giving back a credit for each batch written; returns how
+/// many lines were malformed.
+fn write_in_order(
+    results: Receiver<(usize, Vec<Outcome>)>,
+    give_back: SyncSender<()>,
+) -> Result<usize> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut waiting = std::collections::BTreeMap::new();
@@ -207,6 +220,8 @@ fn write_in_order(results: Receiver<(usize, Vec<Outcome>)>) -> Result<usize> {
                 }
             }
             next += 1;
+            // The reader may be gone already (the input ended): nothing to give back to.
+            let _ = give_back.send(());
         }
     }
     out.flush()?;
