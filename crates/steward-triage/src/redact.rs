@@ -28,8 +28,8 @@
 //!
 //! * IPv4: four decimal octets 0–255 without leading zeros, not part of a longer dotted run
 //!   (`1.2.3.4.5`), not glued to letters (`v1.2.3.4`) and not right after a word that
-//!   announces a version ("version", "ver", "v", "release", "build", "rev", "revision",
-//!   "firmware"). A bare `1.2.3.4` is reported: it is a valid address.
+//!   announces a version ([`VERSION_WORDS`]). A bare `1.2.3.4` is reported: it is a valid
+//!   address.
 //! * IPv6: validated by [`std::net::Ipv6Addr`]; must contain a decimal digit (so `std::vector`,
 //!   `Foo::Bar` and `dead::beef` are not addresses) and may not be glued to identifier
 //!   characters; Python slices such as `a[1::2]` are skipped.
@@ -64,6 +64,11 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use crate::post::Field;
+
+/// Words after which a dotted quad is a version, not an address (`v 1.2.3.4`, `build:
+/// 1.2.3.4`), in any case, across spaces, `:` and `=`.
+pub const VERSION_WORDS: [&str; 8] =
+    ["version", "ver", "v", "release", "build", "rev", "revision", "firmware"];
 
 /// One piece of personal data found in a post.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -758,9 +763,7 @@ impl<'a> Scan<'a> {
             i -= 1;
         }
         let word = &b[i..end];
-        ["version", "ver", "v", "release", "build", "rev", "revision", "firmware"]
-            .iter()
-            .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+        VERSION_WORDS.iter().any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
     }
 
     /// A bare domain name around the dot at `dot` (a letter after it). Returns where to

@@ -399,8 +399,6 @@ fn assert_well_formed(text: &str, found: &[(PiiKind, std::ops::Range<usize>)]) {
 /// a version, not an address (`v 1.2.3.4`, tested in `ipv4`): with one of those before it,
 /// an address is rightly left alone.
 fn word() -> impl Strategy<Value = String> {
-    const VERSION_WORDS: [&str; 8] =
-        ["version", "ver", "v", "release", "build", "rev", "revision", "firmware"];
     prop_oneof![
         "[a-z]{1,8}",
         "[A-Za-z0-9]{1,6}",
@@ -411,7 +409,9 @@ fn word() -> impl Strategy<Value = String> {
         Just("config.yaml".to_string()),
         Just("—".to_string()),
     ]
-    .prop_filter("a version word", |w| !VERSION_WORDS.contains(&w.to_ascii_lowercase().as_str()))
+    .prop_filter("a version word", |w| {
+        !steward_triage::redact::VERSION_WORDS.contains(&w.to_ascii_lowercase().as_str())
+    })
 }
 
 fn any_ipv4() -> impl Strategy<Value = String> {
