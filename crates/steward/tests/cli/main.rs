@@ -87,6 +87,35 @@ fn run(args: &[&str], input: Option<&str>) -> Run {
     }
 }
 
+/// Runs `steward ARGS…` with `input` on stdin and stdout piped, reads its first line and
+/// closes the pipe: what `steward … | head -1` does. Returns that line, and stderr and the
+/// status of the run.
+pub fn first_line_then_close(
+    args: &[&str],
+    input: &str,
+) -> (String, String, std::process::ExitStatus) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_steward"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the steward binary runs");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut first)
+        .expect("read the first line");
+    // The reader (and with it the pipe) is gone here.
+    let out = child.wait_with_output().expect("the run ends");
+    writer.join().expect("stdin writer").expect("write stdin");
+    (first, String::from_utf8_lossy(&out.stderr).into_owned(), out.status)
+}
+
 /// Writes `text` to `name` in `dir` and returns the path as a string.
 pub fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);

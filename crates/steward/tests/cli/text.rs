@@ -1,6 +1,17 @@
 //! `steward redact` and `steward lint-response`.
 
-use crate::{root, steward, steward_with_stdin, write};
+use crate::{first_line_then_close, root, steward, steward_with_stdin, write};
+
+/// `redact` writes the whole text in one piece: a reader that stops after one line of far
+/// more than a pipe holds (`steward redact < big.txt | head -1`) ends it quietly, no panic.
+#[test]
+fn redact_ends_quietly_when_its_reader_stops_early() {
+    let text = "reach me at dana@example-mail.net from 198.51.100.24\n".repeat(20_000);
+    let (first, stderr, status) = first_line_then_close(&["redact"], &text);
+    assert_eq!(first, "reach me at [email] from [ip]\n");
+    assert_eq!(stderr, "");
+    assert!(status.success(), "{status:?}");
+}
 
 #[test]
 fn redact_replaces_emails_and_ips_and_keeps_allow_listed_domains() {

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::{steward, steward_with_stdin, write};
+use crate::{first_line_then_close, steward, steward_with_stdin, write};
 
 /// Three posts: a sensitive one with personal data after multibyte text, a plain bug report,
 /// and a licensing question with non-ASCII characters before its cue words.
@@ -225,34 +225,8 @@ fn threads_keep_input_order_and_report_the_same_problems() {
     assert_eq!(zero.stdout, "");
 }
 
-/// Runs `steward ARGS…` with `input` on stdin and stdout piped, reads its first line and
-/// closes the pipe: what `steward … | head -1` does. Returns that line, and stderr and the
-/// status of the run.
-fn first_line_then_close(args: &[&str], input: &str) -> (String, String, std::process::ExitStatus) {
-    use std::io::{BufRead, Write};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
-        .args(args)
-        .current_dir(crate::root())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the steward binary runs");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let input = input.to_string();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let mut first = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("piped stdout"))
-        .read_line(&mut first)
-        .expect("read the first line");
-    // The reader (and with it the pipe) is gone here.
-    let out = child.wait_with_output().expect("the run ends");
-    writer.join().expect("stdin writer").expect("write stdin");
-    (first, String::from_utf8_lossy(&out.stderr).into_owned(), out.status)
-}
-
 /// A reader that stops early (`steward triage big.jsonl | head -1`) ends the run quietly:
-/// no "Broken pipe" error, no panic, exit code 0.
+/// no "Broken pipe" error, exit code 0.
 #[test]
 fn a_reader_that_stops_early_ends_the_run_quietly() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -262,13 +236,6 @@ fn a_reader_that_stops_early_ends_the_run_quietly() {
     assert_eq!(parse_lines(&first)[0]["id"], "1");
     assert_eq!(stderr, "");
     assert!(status.success(), "{status:?}");
-
-    // `redact` writes the whole text in one piece, here far larger than a pipe holds.
-    let text = "reach me at dana@example-mail.net from 198.51.100.24\n".repeat(20_000);
-    let (first, stderr, status) = first_line_then_close(&["redact"], &text);
-    assert_eq!(first, "reach me at [email] from [ip]\n");
-    assert_eq!(stderr, "", "redact");
-    assert!(status.success(), "redact: {status:?}");
 }
 
 #[test]
