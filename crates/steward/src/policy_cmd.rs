@@ -55,7 +55,7 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
             let (old, new) = (load_any(&old_path)?, load_any(&new_path)?);
             let mut diff = steward_policy::diff::diff(&old, &new);
             if json {
-                println!("{}", serde_json::to_string_pretty(&diff)?);
+                crate::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&diff)?))?;
             } else if diff.is_empty() {
                 println!("no changes");
             } else {
