@@ -33,6 +33,7 @@ async fn health_answers_503_once_the_store_cannot_be_read(app: TestApp) {
     let up = app.get("/api/v1/health", None).await.expect(200);
     assert_eq!((&up.body["status"], &up.body["database"]), (&json!("ok"), &json!("ok")));
     app.store.close().await;
+    // Within the second, the last good count still answers.
     app.get("/api/v1/health", None).await.expect(200);
     app.clock.advance(1_000);
     let down = app.get("/api/v1/health", None).await.expect(503);
