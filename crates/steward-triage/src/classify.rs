@@ -38,7 +38,7 @@ pub enum TriagerError {
     #[error("topic `{topic}`: pattern `{pattern}` cannot be compiled for matching: {message}")]
     PatternEngine { topic: String, pattern: String, message: String },
     #[error("cannot build the phrase matcher: {0}")]
-    Phrases(#[from] aho_corasick::BuildError),
+    Phrases(#[from] crate::phrases::TooManyStates),
 }
 
 /// Where a cue came from: its topic, its weight, and an id that makes it count once.

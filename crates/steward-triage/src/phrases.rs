@@ -9,20 +9,55 @@
 //! literals count at ASCII word starts (see `patterns`), which also fall inside a Unicode
 //! word, right after a non-ASCII letter; only literals are reported from those.
 //!
-//! Why by hand: aho-corasick refuses anchored overlapping iteration, so the walk uses its
-//! `Automaton` trait directly. On the shipped policy (thousands of phrase variants) the
-//! unanchored DFA spent most of its time on cache misses in a table of several megabytes.
-//! (Looking each word up in hash indexes instead of walking was tried too: slower.)
-
-use aho_corasick::automaton::Automaton;
-use aho_corasick::nfa::contiguous::NFA;
-use aho_corasick::{Anchored, MatchKind};
+//! The trie has two layouts. The root and the two levels below it, where every walk
+//! starts and most end, are dense rows over byte classes (the two cases of a letter are one
+//! class; a byte no needle holds is a class that leads nowhere): one load per byte. Deeper
+//! states (28,000 of 29,000 on the shipped policy, most with one way on) are short
+//! records of their transitions laid out depth first, so that a walk down a phrase reads on
+//! in memory. Dense rows for every state would take 7 MB; the two layouts take 0.5 MB, and
+//! the walk is bound by cache misses, not by instructions.
+//!
+//! Why by hand: aho-corasick refuses anchored overlapping iteration; walking its contiguous
+//! NFA through its `Automaton` trait (the previous design) decodes a state's encoding at
+//! every byte and was 5–10% slower on the triage benchmark, and its unanchored DFA spent
+//! most of its time on cache misses in a table of several megabytes. (Looking each word up
+//! in hash indexes instead of walking was tried too: slower.)
 
 use crate::classify::is_word_char;
 
+/// This bit of a state's handle marks a state where needles end.
+const MATCH: u32 = 1 << 31;
+/// The state no needle continues from: row 0, every transition back to it.
+const DEAD: u32 = 0;
+/// States this deep or less (the root is 0) are dense rows: 80 KB on the shipped policy.
+const DENSE_DEPTH: usize = 2;
+/// A table of more transitions than this (256 MiB) is refused.
+const MAX_TRANSITIONS: usize = 1 << 26;
+
 #[derive(Debug)]
 pub(crate) struct Phrases {
-    trie: NFA,
+    /// Byte → class: equal for the two cases of an ASCII letter, 0 for every byte no
+    /// needle holds.
+    classes: [u8; 256],
+    /// log2 of a row's length (the number of classes, rounded up to a power of two).
+    shift: u32,
+    /// The states of the first [`DENSE_DEPTH`] levels (below the root), where nearly every
+    /// walk is, as rows of transitions: the state of handle `h` has row `h`, column
+    /// `class`, holding the next state's handle (row 0 is the dead state).
+    dense: Vec<u32>,
+    /// The deeper states, most with one way on, each a record at `h - dense_end`: how
+    /// many transitions, the range of `ends` of the needles that end there, then
+    /// `(class, handle)` per transition.
+    sparse: Vec<u32>,
+    /// Handles from here on are records of `sparse`.
+    dense_end: u32,
+    /// The handle of the start state.
+    start: u32,
+    /// For each dense state, by row (the root's first), the range of `ends` holding the
+    /// needles that end there.
+    dense_ends: Vec<(u32, u32)>,
+    /// Needle ids, grouped by the state they end at, ascending within a state.
+    ends: Vec<u32>,
     /// Needles `0..phrases` are phrases; the rest are the patterns' gate literals.
     phrases: usize,
     /// The first characters of phrases that begin with a non-word character, and the ASCII
@@ -40,22 +75,132 @@ pub(crate) enum Needle {
     Literal(usize),
 }
 
+/// The needles make a trie too large to hold.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the phrases and pattern literals make a trie of {states} states, more than its table holds"
+)]
+pub struct TooManyStates {
+    pub states: usize,
+}
+
 impl Phrases {
     /// Builds the trie of `phrases` and of the patterns' gate `literals` (each beginning
     /// with an ASCII word character), matched ASCII case-insensitively.
-    pub fn new(
-        phrases: &[String],
-        literals: &[Vec<u8>],
-    ) -> Result<Phrases, aho_corasick::BuildError> {
+    pub fn new(phrases: &[String], literals: &[Vec<u8>]) -> Result<Phrases, TooManyStates> {
         let needles: Vec<&[u8]> = phrases
             .iter()
             .map(|p| p.as_bytes())
             .chain(literals.iter().map(Vec::as_slice))
+            .filter(|n| !n.is_empty())
             .collect();
-        let trie = NFA::builder()
-            .match_kind(MatchKind::Standard)
-            .ascii_case_insensitive(true)
-            .build(&needles)?;
+        let ids: Vec<u32> = phrases
+            .iter()
+            .map(|p| p.as_bytes())
+            .chain(literals.iter().map(Vec::as_slice))
+            .enumerate()
+            .filter(|(_, n)| !n.is_empty())
+            .map(|(i, _)| i as u32)
+            .collect();
+        let mut classes = [0u8; 256];
+        let mut count = 1usize;
+        for b in needles.iter().flat_map(|n| n.iter()).map(u8::to_ascii_lowercase) {
+            if classes[b as usize] == 0 {
+                classes[b as usize] = count as u8;
+                classes[b.to_ascii_uppercase() as usize] = count as u8;
+                count += 1;
+            }
+        }
+        // At most 231 classes: the two cases of a letter share one, and class 0 is none.
+        let shift = count.next_power_of_two().trailing_zeros();
+        // The trie as a tree first (children by class), then laid out as below.
+        let mut children: Vec<Vec<(u8, u32)>> = vec![Vec::new()];
+        let mut ends: Vec<Vec<u32>> = vec![Vec::new()];
+        for (needle, &id) in needles.iter().zip(&ids) {
+            let mut node = 0usize;
+            for &b in needle.iter() {
+                let class = classes[b as usize];
+                node = match children[node].iter().find(|(c, _)| *c == class) {
+                    Some(&(_, child)) => child as usize,
+                    None => {
+                        children.push(Vec::new());
+                        ends.push(Vec::new());
+                        let child = children.len() - 1;
+                        children[node].push((class, child as u32));
+                        child
+                    }
+                };
+            }
+            ends[node].push(id);
+        }
+        // The first levels breadth first, as dense rows; then each deeper subtree depth
+        // first, so that a state's first child follows it in memory (most deep states
+        // have one) and a walk down a phrase reads on instead of jumping.
+        let mut order = vec![(0usize, 0usize)];
+        let mut i = 0;
+        while i < order.len() {
+            let (node, depth) = order[i];
+            children[node].sort_unstable();
+            if depth < DENSE_DEPTH {
+                order.extend(children[node].iter().map(|&(_, child)| (child as usize, depth + 1)));
+            }
+            i += 1;
+        }
+        let dense_states = order.len();
+        for n in 0..dense_states {
+            let (node, depth) = order[n];
+            if depth < DENSE_DEPTH {
+                continue;
+            }
+            let mut stack: Vec<usize> =
+                children[node].iter().rev().map(|&(_, c)| c as usize).collect();
+            while let Some(node) = stack.pop() {
+                order.push((node, 0));
+                children[node].sort_unstable();
+                stack.extend(children[node].iter().rev().map(|&(_, c)| c as usize));
+            }
+        }
+        // Where each node's state goes: a row of `dense` (after the dead row 0), or a
+        // record of `sparse` after the dense rows.
+        let dense_end = (dense_states + 1) << shift;
+        let mut handle = vec![0u32; children.len()];
+        let mut sparse_len = 0usize;
+        for (n, &(node, _)) in order.iter().enumerate() {
+            let at = if n < dense_states {
+                (n + 1) << shift
+            } else {
+                let at = dense_end + sparse_len;
+                sparse_len += 3 + 2 * children[node].len();
+                at
+            };
+            if dense_end + sparse_len > MAX_TRANSITIONS {
+                return Err(TooManyStates { states: order.len() });
+            }
+            handle[node] = at as u32 | if ends[node].is_empty() { 0 } else { MATCH };
+        }
+        let mut dense = vec![DEAD; dense_end];
+        let mut sparse = Vec::with_capacity(sparse_len);
+        let mut dense_ends = Vec::with_capacity(dense_states);
+        let mut flat = Vec::new();
+        for (n, &(node, _)) in order.iter().enumerate() {
+            let mut here = std::mem::take(&mut ends[node]);
+            here.sort_unstable();
+            here.dedup();
+            let range = (flat.len() as u32, (flat.len() + here.len()) as u32);
+            flat.extend(here);
+            if n < dense_states {
+                let row = (n + 1) << shift;
+                for &(class, child) in &children[node] {
+                    dense[row + class as usize] = handle[child as usize];
+                }
+                dense_ends.push(range);
+            } else {
+                sparse.extend([children[node].len() as u32, range.0, range.1]);
+                for &(class, child) in &children[node] {
+                    sparse.extend([u32::from(class), handle[child as usize]]);
+                }
+            }
+        }
         let mut other_firsts: Vec<char> =
             phrases.iter().filter_map(|n| n.chars().next()).filter(|c| !is_word_char(*c)).collect();
         other_firsts.sort_unstable();
@@ -64,7 +209,19 @@ impl Phrases {
             .iter()
             .filter(|c| c.is_ascii())
             .fold(0u128, |bits, &c| bits | 1 << c as u32);
-        Ok(Phrases { trie, phrases: phrases.len(), other_firsts, other_ascii })
+        Ok(Phrases {
+            classes,
+            shift,
+            dense,
+            sparse,
+            dense_end: dense_end as u32,
+            start: handle[0],
+            dense_ends,
+            ends: flat,
+            phrases: phrases.len(),
+            other_firsts,
+            other_ascii,
+        })
     }
 
     /// Calls `found(needle, start, end)` for every occurrence of a phrase that starts at a
@@ -107,6 +264,32 @@ impl Phrases {
         }
     }
 
+    /// The handle of the state after `handle` (no [`MATCH`] bit) on a byte of `class`.
+    #[inline]
+    fn step(&self, handle: u32, class: u8) -> u32 {
+        if handle < self.dense_end {
+            return self.dense[handle as usize + class as usize];
+        }
+        let record = &self.sparse[(handle - self.dense_end) as usize..];
+        let n = record[0] as usize;
+        record[3..3 + 2 * n]
+            .chunks_exact(2)
+            .find(|t| t[0] == u32::from(class))
+            .map_or(DEAD, |t| t[1])
+    }
+
+    /// The range of `ends` of the needles that end at the state of `handle` (no [`MATCH`]
+    /// bit).
+    fn ends_of(&self, handle: u32) -> std::ops::Range<usize> {
+        let (from, to) = if handle < self.dense_end {
+            self.dense_ends[(handle >> self.shift) as usize - 1]
+        } else {
+            let at = (handle - self.dense_end) as usize;
+            (self.sparse[at + 1], self.sparse[at + 2])
+        };
+        from as usize..to as usize
+    }
+
     /// Walks the trie from `at`, reporting phrases when `phrase_start` and gate literals
     /// when `literal_start`.
     fn walk(
@@ -117,24 +300,18 @@ impl Phrases {
         literal_start: bool,
         found: &mut impl FnMut(Needle, usize, usize),
     ) {
-        let Ok(mut sid) = self.trie.start_state(Anchored::Yes) else { return };
+        let mut state = self.start;
         for (k, &b) in bytes[at..].iter().enumerate() {
-            sid = self.trie.next_state(Anchored::Yes, sid, b);
-            if self.trie.is_dead(sid) {
+            state = self.step(state & !MATCH, self.classes[b as usize]);
+            if state == DEAD {
                 break;
             }
-            if !self.trie.is_match(sid) {
+            if state & MATCH == 0 {
                 continue;
             }
             let end = at + k + 1;
-            for i in 0..self.trie.match_len(sid) {
-                let needle = self.trie.match_pattern(sid, i);
-                // A state also holds the needles that end here but start later (suffixes);
-                // those are found from their own start.
-                if end - self.trie.pattern_len(needle) != at {
-                    continue;
-                }
-                match needle.as_usize() {
+            for &needle in &self.ends[self.ends_of(state & !MATCH)] {
+                match needle as usize {
                     id if id < self.phrases => {
                         if phrase_start {
                             found(Needle::Phrase(id), at, end);
