@@ -208,15 +208,22 @@ pub fn token_list(args: SettingsArgs) -> Result<ExitCode> {
     runtime()?.block_on(async move {
         let store = open_existing_store(&settings.database).await?;
         let tokens = store.list_tokens().await?;
-        println!("{:<16} {:<9} {:<20} {:<20} label", "id", "role", "person", "created (UTC)");
+        use std::fmt::Write as _;
+        let mut out =
+            format!("{:<16} {:<9} {:<20} {:<20} label\n", "id", "role", "person", "created (UTC)");
         for t in &tokens {
             let created = chrono::DateTime::from_timestamp_millis(t.created_at).map_or_else(
                 || t.created_at.to_string(),
                 |d| d.format("%Y-%m-%d %H:%M:%S").to_string(),
             );
             let person = if t.person.is_empty() { "-" } else { t.person.as_str() };
-            println!("{:<16} {:<9} {:<20} {:<20} {}", t.id, t.role, person, created, t.label);
+            let _ = writeln!(
+                out,
+                "{:<16} {:<9} {:<20} {:<20} {}",
+                t.id, t.role, person, created, t.label
+            );
         }
+        crate::write_stdout(&out)?;
         eprintln!("{} token(s) in use", tokens.len());
         Ok(ExitCode::SUCCESS)
     })
@@ -263,6 +270,6 @@ pub fn audit_verify(args: SettingsArgs) -> Result<ExitCode> {
 }
 
 pub fn config_default() -> Result<ExitCode> {
-    print!("{}", steward_server::settings::DEFAULT_FILE);
+    crate::write_stdout(steward_server::settings::DEFAULT_FILE)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -287,17 +287,19 @@ fn eval(
             }
         }
     }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    let mut out = if json {
+        format!("{}\n", serde_json::to_string_pretty(&report)?)
     } else {
-        print!("{report}");
-        if misses {
-            println!("misses:");
-            for (id, gold, got) in &report.misses {
-                println!("  {id}: expected {} got {}", gold.join("+"), got.join("+"));
-            }
+        report.to_string()
+    };
+    if misses && !json {
+        use std::fmt::Write as _;
+        out.push_str("misses:\n");
+        for (id, gold, got) in &report.misses {
+            let _ = writeln!(out, "  {id}: expected {} got {}", gold.join("+"), got.join("+"));
         }
     }
+    crate::write_stdout(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -344,8 +346,7 @@ pub fn lint_response(policy: Option<PathBuf>, file: Option<PathBuf>) -> Result<E
         }
     }
     let findings = linter.check(&draft);
-    for f in &findings {
-        println!("{f}");
-    }
+    let out: String = findings.iter().map(|f| format!("{f}\n")).collect();
+    crate::write_stdout(&out)?;
     Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -113,6 +113,16 @@ fn lint_response_with_a_policy_of_our_own() {
     assert_eq!(run.stdout_lines().len(), 5, "{}", run.stdout);
 }
 
+#[test]
+fn lint_response_ends_quietly_when_its_reader_stops_early() {
+    // Thousands of findings: more than a pipe holds, so the writer meets the closed pipe.
+    let draft = "We're too busy to look. In my opinion it is fine.\n".repeat(5_000);
+    let (first, stderr, status) = first_line_then_close(&["lint-response"], &draft);
+    assert!(first.starts_with("1:1: "), "{first}");
+    assert_eq!(stderr, "");
+    assert!(status.success(), "{status:?}");
+}
+
 /// Against the shipped policy's tips (`examples/policy.toml`): no_false_promises,
 /// positivity, link_documentation, secure_user_info, be_thankful, no_opinions.
 #[test]
