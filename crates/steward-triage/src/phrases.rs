@@ -14,7 +14,7 @@
 //! class; a byte no needle holds is a class that leads nowhere): one load per byte. Deeper
 //! states (28,000 of 29,000 on the shipped policy, most with one way on) are short
 //! records of their transitions laid out depth first, so that a walk down a phrase reads on
-//! in memory. Dense rows for every state would take 7 MB; the two layouts take 0.5 MB, and
+//! in memory. Dense rows for every state would take 7 MB; the two layouts take 0.3 MB, and
 //! the walk is bound by cache misses, not by instructions.
 //!
 //! Why by hand: aho-corasick refuses anchored overlapping iteration; walking its contiguous
@@ -26,13 +26,16 @@
 use crate::classify::is_word_char;
 
 /// This bit of a state's handle marks a state where needles end.
-const MATCH: u32 = 1 << 31;
+const MATCH: u32 = 1 << 23;
 /// The state no needle continues from: row 0, every transition back to it.
 const DEAD: u32 = 0;
 /// States this deep or less (the root is 0) are dense rows: 80 KB on the shipped policy.
 const DENSE_DEPTH: usize = 2;
-/// A table of more transitions than this (256 MiB) is refused.
-const MAX_TRANSITIONS: usize = 1 << 26;
+/// Handles are below this (with [`MATCH`], 24 bits, so that a deep state's transition is
+/// its class and its target in one word): a trie of more is refused.
+const MAX_TRANSITIONS: usize = 1 << 23;
+/// The low 24 bits of a record's word: a handle with its [`MATCH`] bit, or an index.
+const LOW: u32 = (1 << 24) - 1;
 
 #[derive(Debug)]
 pub(crate) struct Phrases {
@@ -45,9 +48,10 @@ pub(crate) struct Phrases {
     /// walk is, as rows of transitions: the state of handle `h` has row `h`, column
     /// `class`, holding the next state's handle (row 0 is the dead state).
     dense: Vec<u32>,
-    /// The deeper states, most with one way on, each a record at `h - dense_end`: how
-    /// many transitions, the range of `ends` of the needles that end there, then
-    /// `(class, handle)` per transition.
+    /// The deeper states, most with one way on, each a record at `h - dense_end`: a word
+    /// with how many transitions (top byte) and the index in `sparse_ends` of the needles
+    /// that end there, then a word per transition: its class (top byte) and the handle it
+    /// leads to. A state with one way on takes 8 bytes.
     sparse: Vec<u32>,
     /// Handles from here on are records of `sparse`.
     dense_end: u32,
@@ -56,6 +60,8 @@ pub(crate) struct Phrases {
     /// For each dense state, by row (the root's first), the range of `ends` holding the
     /// needles that end there.
     dense_ends: Vec<(u32, u32)>,
+    /// The same for the deep states where needles end, by the index in their record.
+    sparse_ends: Vec<(u32, u32)>,
     /// Needle ids, grouped by the state they end at, ascending within a state.
     ends: Vec<u32>,
     /// Needles `0..phrases` are phrases; the rest are the patterns' gate literals.
@@ -170,7 +176,7 @@ impl Phrases {
                 (n + 1) << shift
             } else {
                 let at = dense_end + sparse_len;
-                sparse_len += 3 + 2 * children[node].len();
+                sparse_len += 1 + children[node].len();
                 at
             };
             if dense_end + sparse_len > MAX_TRANSITIONS {
@@ -181,6 +187,8 @@ impl Phrases {
         let mut dense = vec![DEAD; dense_end];
         let mut sparse = Vec::with_capacity(sparse_len);
         let mut dense_ends = Vec::with_capacity(dense_states);
+        // The ranges of `ends` of the deep states where needles end (0 is none).
+        let mut sparse_ends = vec![(0u32, 0u32)];
         let mut flat = Vec::new();
         for (n, &(node, _)) in order.iter().enumerate() {
             let mut here = std::mem::take(&mut ends[node]);
@@ -195,9 +203,15 @@ impl Phrases {
                 }
                 dense_ends.push(range);
             } else {
-                sparse.extend([children[node].len() as u32, range.0, range.1]);
+                let index = if range.0 == range.1 {
+                    0
+                } else {
+                    sparse_ends.push(range);
+                    sparse_ends.len() as u32 - 1
+                };
+                sparse.push((children[node].len() as u32) << 24 | index);
                 for &(class, child) in &children[node] {
-                    sparse.extend([u32::from(class), handle[child as usize]]);
+                    sparse.push(u32::from(class) << 24 | handle[child as usize]);
                 }
             }
         }
@@ -217,6 +231,7 @@ impl Phrases {
             dense_end: dense_end as u32,
             start: handle[0],
             dense_ends,
+            sparse_ends,
             ends: flat,
             phrases: phrases.len(),
             other_firsts,
@@ -270,12 +285,12 @@ impl Phrases {
         if handle < self.dense_end {
             return self.dense[handle as usize + class as usize];
         }
-        let record = &self.sparse[(handle - self.dense_end) as usize..];
-        let n = record[0] as usize;
-        record[3..3 + 2 * n]
-            .chunks_exact(2)
-            .find(|t| t[0] == u32::from(class))
-            .map_or(DEAD, |t| t[1])
+        let at = (handle - self.dense_end) as usize;
+        let n = (self.sparse[at] >> 24) as usize;
+        self.sparse[at + 1..at + 1 + n]
+            .iter()
+            .find(|t| (*t >> 24) as u8 == class)
+            .map_or(DEAD, |t| t & LOW)
     }
 
     /// The range of `ends` of the needles that end at the state of `handle` (no [`MATCH`]
@@ -284,8 +299,7 @@ impl Phrases {
         let (from, to) = if handle < self.dense_end {
             self.dense_ends[(handle >> self.shift) as usize - 1]
         } else {
-            let at = (handle - self.dense_end) as usize;
-            (self.sparse[at + 1], self.sparse[at + 2])
+            self.sparse_ends[(self.sparse[(handle - self.dense_end) as usize] & LOW) as usize]
         };
         from as usize..to as usize
     }
