@@ -19,7 +19,8 @@
 //!
 //! Why by hand: aho-corasick refuses anchored overlapping iteration; walking its contiguous
 //! NFA through its `Automaton` trait (the previous design) decodes a state's encoding at
-//! every byte and was 5–10% slower on the triage benchmark, and its unanchored DFA spent
+//! every byte (the bench's phrase stage ran 5% slower on it, whole triage 13–22% slower
+//! with the model's larger table beside it in cache), and its unanchored DFA spent
 //! most of its time on cache misses in a table of several megabytes. (Looking each word up
 //! in hash indexes instead of walking was tried too: slower.)
 
@@ -94,23 +95,29 @@ impl Phrases {
     /// Builds the trie of `phrases` and of the patterns' gate `literals` (each beginning
     /// with an ASCII word character), matched ASCII case-insensitively.
     pub fn new(phrases: &[String], literals: &[Vec<u8>]) -> Result<Phrases, TooManyStates> {
-        let needles: Vec<&[u8]> = phrases
-            .iter()
-            .map(|p| p.as_bytes())
-            .chain(literals.iter().map(Vec::as_slice))
-            .filter(|n| !n.is_empty())
-            .collect();
-        let ids: Vec<u32> = phrases
+        Self::with_limit(phrases, literals, MAX_TRANSITIONS)
+    }
+
+    /// [`Phrases::new`], refusing a trie whose handles reach `limit` (at most
+    /// [`MAX_TRANSITIONS`]).
+    fn with_limit(
+        phrases: &[String],
+        literals: &[Vec<u8>],
+        limit: usize,
+    ) -> Result<Phrases, TooManyStates> {
+        let limit = limit.min(MAX_TRANSITIONS);
+        // (id, needle), empty needles left out.
+        let needles: Vec<(u32, &[u8])> = phrases
             .iter()
             .map(|p| p.as_bytes())
             .chain(literals.iter().map(Vec::as_slice))
             .enumerate()
             .filter(|(_, n)| !n.is_empty())
-            .map(|(i, _)| i as u32)
+            .map(|(i, n)| (i as u32, n))
             .collect();
         let mut classes = [0u8; 256];
         let mut count = 1usize;
-        for b in needles.iter().flat_map(|n| n.iter()).map(u8::to_ascii_lowercase) {
+        for b in needles.iter().flat_map(|(_, n)| n.iter()).map(u8::to_ascii_lowercase) {
             if classes[b as usize] == 0 {
                 classes[b as usize] = count as u8;
                 classes[b.to_ascii_uppercase() as usize] = count as u8;
@@ -122,7 +129,7 @@ impl Phrases {
         // The trie as a tree first (children by class), then laid out as below.
         let mut children: Vec<Vec<(u8, u32)>> = vec![Vec::new()];
         let mut ends: Vec<Vec<u32>> = vec![Vec::new()];
-        for (needle, &id) in needles.iter().zip(&ids) {
+        for &(id, needle) in &needles {
             let mut node = 0usize;
             for &b in needle.iter() {
                 let class = classes[b as usize];
@@ -179,7 +186,7 @@ impl Phrases {
                 sparse_len += 1 + children[node].len();
                 at
             };
-            if dense_end + sparse_len > MAX_TRANSITIONS {
+            if dense_end + sparse_len > limit {
                 return Err(TooManyStates { states: order.len() });
             }
             handle[node] = at as u32 | if ends[node].is_empty() { 0 } else { MATCH };
@@ -390,6 +397,25 @@ mod tests {
                 (Needle::Literal(0), metrie),
             ]
         );
+    }
+
+    /// A trie past the limit is refused with how many states it has, not built; one just
+    /// within it is built and finds its needles.
+    #[test]
+    fn a_trie_past_the_limit_is_refused() {
+        let needles: Vec<String> = ["license", "licensing", "telemetry"].map(String::from).to_vec();
+        let fits = Phrases::with_limit(&needles, &[], usize::MAX).unwrap();
+        let needed = fits.dense_end as usize + fits.sparse.len();
+        let refused = Phrases::with_limit(&needles, &[], needed - 1).unwrap_err();
+        // The root and a state per letter of the trie: licens, then e or ing; telemetry.
+        assert_eq!(
+            refused.states,
+            1 + "licens".len() + "e".len() + "ing".len() + "telemetry".len()
+        );
+        let within = Phrases::with_limit(&needles, &[], needed).unwrap();
+        let mut got = Vec::new();
+        within.find_each("Licensing telemetry", |n, s, _| got.push((phrase(n), s)));
+        assert_eq!(got, [(1, 0), (2, 10)]);
     }
 
     /// On every labeled post, the walk finds exactly what an unanchored overlapping search
