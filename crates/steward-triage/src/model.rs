@@ -139,7 +139,7 @@ impl Model {
     }
 }
 
-/// Labels whose weights sit in one cache-line [`Row`].
+/// Labels whose weights sit in one [`Row`] (half a cache line).
 const LANES: usize = 16;
 
 /// Weights of one feature for up to [`LANES`] labels, in units of [`VoteTable::scale`]:
@@ -151,10 +151,10 @@ struct Row([i16; LANES]);
 /// A model's weights as one table: for each feature bucket any label uses, one row of
 /// weights (a lane per label), as 16-bit multiples of one step (the largest weight over
 /// 32,767: under 0.0002 on the shipped model, whose median weight is 0.03), which halves
-/// the table against `f32` so that more of it stays in cache. Which buckets have a row is a bit set over all buckets with
-/// the count of rows before each 64 of them (48 KiB, which stays in the nearest caches),
-/// so a feature costs a lookup and a population count, not one binary search per label
-/// nor a cache miss in a megabyte-sized index.
+/// the table against `f32` so that more of it stays in cache. Which buckets have a row is
+/// a bit set over all buckets with the count of rows before each 64 of them (48 KiB, which
+/// stays in the nearest caches), so a feature costs a lookup and a population count, not
+/// one binary search per label nor a cache miss in a megabyte-sized index.
 #[derive(Debug, Clone)]
 pub struct VoteTable {
     labels: Vec<String>,
