@@ -21,7 +21,10 @@
 
 use std::time::Duration;
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput,
+};
 use regex::{Regex, RegexBuilder};
 use steward_policy::Policy;
 use steward_triage::{Post, Triager};
@@ -200,14 +203,7 @@ fn bench(c: &mut Criterion) {
         sample.len()
     );
 
-    let mut group = c.benchmark_group("triage");
-    // One iteration is a pass over the whole corpus: flat sampling runs 10 of them, not the
-    // 55 that linear sampling needs for 10 samples.
-    group.sample_size(10);
-    group.sampling_mode(SamplingMode::Flat);
-    group.warm_up_time(Duration::from_secs(1));
-    group.measurement_time(Duration::from_secs(20));
-    group.throughput(Throughput::Bytes(total));
+    let mut group = corpus_group(c, "triage", 20, total);
     group.bench_function("triage", |b| {
         b.iter(|| {
             let mut n = 0usize;
@@ -247,6 +243,24 @@ fn bench(c: &mut Criterion) {
     stages(c, &policy, &posts, total);
 }
 
+/// A group whose iterations are each a pass over a whole corpus of `bytes`, measured for
+/// `seconds`: flat sampling runs 10 of them, not the 55 that linear sampling needs for 10
+/// samples.
+fn corpus_group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+    seconds: u64,
+    bytes: u64,
+) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(seconds));
+    group.throughput(Throughput::Bytes(bytes));
+    group
+}
+
 /// Each part of triage alone, over the whole corpus (see the module docs).
 fn stages(c: &mut Criterion, policy: &Policy, posts: &[Post], total: u64) {
     let cut = |keep_phrases: bool, keep_patterns: bool| {
@@ -263,12 +277,7 @@ fn stages(c: &mut Criterion, policy: &Policy, posts: &[Post], total: u64) {
     };
     let redactor = steward_triage::redact::Redactor::new(&policy.allow_domains);
     let votes = steward_triage::builtin_model().vote_table();
-    let mut group = c.benchmark_group("stages");
-    group.sample_size(10);
-    group.sampling_mode(SamplingMode::Flat);
-    group.warm_up_time(Duration::from_secs(1));
-    group.measurement_time(Duration::from_secs(10));
-    group.throughput(Throughput::Bytes(total));
+    let mut group = corpus_group(c, "stages", 10, total);
     group.bench_function("redact", |b| {
         b.iter(|| {
             let mut n = 0usize;
