@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 
 use anyhow::{Context, Result};
 use steward_triage::eval::Report;
@@ -105,10 +105,11 @@ fn each_post(
 ) -> Result<ExitCode> {
     let source = path.map_or_else(|| "<stdin>".to_string(), |p| p.display().to_string());
     let lines = input(path)?.lines();
-    let (batches, work) = std::sync::mpsc::sync_channel::<Batch>(jobs * 2);
+    // The credits bound both channels: neither holds more than `window` batches.
+    let (batches, work) = std::sync::mpsc::channel::<Batch>();
     // Owned by the workers alone: when the last of them stops, the reader's sends fail.
     let work = std::sync::Arc::new(std::sync::Mutex::new(work));
-    let (done, results) = std::sync::mpsc::sync_channel::<(usize, Vec<Outcome>)>(jobs * 2);
+    let (done, results) = std::sync::mpsc::channel::<(usize, Vec<Outcome>)>();
     let window = jobs * 4;
     let (give_back, credits) = std::sync::mpsc::sync_channel::<()>(window);
     for _ in 0..window {
@@ -149,7 +150,7 @@ fn each_post(
 /// when nobody listens.
 fn read_batches(
     lines: std::io::Lines<Box<dyn BufRead>>,
-    batches: &SyncSender<Batch>,
+    batches: &Sender<Batch>,
     credits: Receiver<()>,
 ) -> Result<()> {
     let send = |seq, batch| credits.recv().is_ok() && batches.send((seq, batch)).is_ok();

@@ -206,13 +206,13 @@ fn threads_keep_input_order_and_report_the_same_problems() {
     for (line, want) in reported.iter().zip(&problems) {
         assert!(line.starts_with(want.as_str()), "{line} should start with {want}");
     }
+    let explained_one = steward(&["triage", "explain", "--no-model", "-j", "1", &input]);
     for jobs in ["2", "3"] {
         let many = steward(&["triage", "--no-model", "-j", jobs, &input]);
         many.expect_code(1);
         assert!(many.stdout == one.stdout, "--jobs {jobs} changed the output");
         assert_eq!(many.stderr, one.stderr, "--jobs {jobs}");
         let explained = steward(&["triage", "explain", "--no-model", "-j", jobs, &input]);
-        let explained_one = steward(&["triage", "explain", "--no-model", "-j", "1", &input]);
         explained.expect_code(1);
         assert!(
             explained.stdout == explained_one.stdout,
