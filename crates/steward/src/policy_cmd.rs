@@ -57,7 +57,7 @@ pub fn run(cmd: PolicyCmd) -> Result<ExitCode> {
             if json {
                 crate::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&diff)?))?;
             } else if diff.is_empty() {
-                println!("no changes");
+                crate::write_stdout("no changes\n")?;
             } else {
                 if diff.old_version == diff.new_version {
                     // Two pages imported without `--version` (both "imported"), or two
