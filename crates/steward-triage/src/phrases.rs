@@ -9,6 +9,12 @@
 //! literals count at ASCII word starts (see `patterns`), which also fall inside a Unicode
 //! word, right after a non-ASCII letter; only literals are reported from those.
 //!
+//! The places to walk from are found 64 bytes at a time: a block of ASCII (nearly every
+//! block of a post) becomes bit masks of its word bytes and phrase firsts, eight bytes per
+//! step, and its word starts are the word bytes after a non-word byte, read off with
+//! `trailing_zeros`. A branch per byte, taken or not at every word's edge, cost more than
+//! the walks' own misses; a block with a non-ASCII character is read a character at a time.
+//!
 //! The trie has two layouts. The root and the two levels below it, where every walk
 //! starts and most end, are dense rows over byte classes (the two cases of a letter are one
 //! class; a byte no needle holds is a class that leads nowhere): one load per byte. Deeper
@@ -67,10 +73,29 @@ pub(crate) struct Phrases {
     ends: Vec<u32>,
     /// Needles `0..phrases` are phrases; the rest are the patterns' gate literals.
     phrases: usize,
-    /// The first characters of phrases that begin with a non-word character, and the ASCII
-    /// ones among them as a bit set.
+    /// The first characters of phrases that begin with a non-word character.
     other_firsts: Vec<char>,
-    other_ascii: u128,
+    /// What each byte is to the scan for word starts: [`WORD`], [`OTHER_FIRST`] or
+    /// [`NON_ASCII`] (or none of them).
+    kinds: [u8; 256],
+}
+
+/// An ASCII word character (`[A-Za-z0-9_]`).
+const WORD: u8 = 1;
+/// An ASCII character that phrases begin with, not a word character (`.` of `.net`).
+const OTHER_FIRST: u8 = 2;
+/// A byte of a non-ASCII character.
+const NON_ASCII: u8 = 4;
+/// The scan reads this many bytes at a time, as bit masks.
+const BLOCK: usize = 64;
+/// The lowest bit of each byte of a word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Bit `i` of the result is the lowest bit of byte `i` of `x`, whose other bits are clear:
+/// the multiplication moves each byte's bit to its place in the top byte, and no two
+/// partial products meet there or carry into it.
+fn bits_of_bytes(x: u64) -> u64 {
+    x.wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
 /// What the walk found.
@@ -226,10 +251,19 @@ impl Phrases {
             phrases.iter().filter_map(|n| n.chars().next()).filter(|c| !is_word_char(*c)).collect();
         other_firsts.sort_unstable();
         other_firsts.dedup();
-        let other_ascii = other_firsts
-            .iter()
-            .filter(|c| c.is_ascii())
-            .fold(0u128, |bits, &c| bits | 1 << c as u32);
+        let mut kinds = [0u8; 256];
+        for (b, kind) in kinds.iter_mut().enumerate() {
+            let b = b as u8;
+            *kind = if b >= 0x80 {
+                NON_ASCII
+            } else if b.is_ascii_alphanumeric() || b == b'_' {
+                WORD
+            } else if other_firsts.contains(&char::from(b)) {
+                OTHER_FIRST
+            } else {
+                0
+            };
+        }
         Ok(Phrases {
             classes,
             shift,
@@ -242,7 +276,7 @@ impl Phrases {
             ends: flat,
             phrases: phrases.len(),
             other_firsts,
-            other_ascii,
+            kinds,
         })
     }
 
@@ -258,30 +292,75 @@ impl Phrases {
         let (mut after_word, mut after_ascii_word) = (false, false);
         let mut next = 0;
         while next < bytes.len() {
-            let at = next;
-            // ASCII (nearly every byte of a post) without decoding.
-            let (phrase_start, literal_start) = if bytes[at] < 0x80 {
-                next += 1;
-                let b = bytes[at];
-                let word = b.is_ascii_alphanumeric() || b == b'_';
-                let starts = if word {
-                    (!after_word, !after_ascii_word)
+            // A block of ASCII (nearly every block of a post) is read as bit masks, one bit
+            // per byte, without a branch per byte: the places to walk from are its word
+            // starts (a word byte after a non-word byte) and its other phrase firsts.
+            let block = &bytes[next..bytes.len().min(next + BLOCK)];
+            let (mut word, mut other, mut non_ascii) = (0u64, 0u64, 0u64);
+            let mut eights = block.chunks_exact(8);
+            for (n, eight) in eights.by_ref().enumerate() {
+                // The kinds of eight bytes, a byte each, then a bit each.
+                let kinds = eight
+                    .iter()
+                    .rev()
+                    .fold(0u64, |k, &b| k << 8 | u64::from(self.kinds[b as usize]));
+                word |= bits_of_bytes(kinds & ONES) << (8 * n);
+                other |= bits_of_bytes(kinds >> 1 & ONES) << (8 * n);
+                non_ascii |= bits_of_bytes(kinds >> 2 & ONES) << (8 * n);
+            }
+            let done = block.len() - eights.remainder().len();
+            for (i, &b) in eights.remainder().iter().enumerate() {
+                let kind = u64::from(self.kinds[b as usize]);
+                word |= (kind & 1) << (done + i);
+                other |= (kind >> 1 & 1) << (done + i);
+                non_ascii |= (kind >> 2) << (done + i);
+            }
+            if non_ascii == 0 {
+                let starts = word & !(word << 1 | u64::from(after_ascii_word));
+                let mut todo = starts | other;
+                while todo != 0 {
+                    let i = todo.trailing_zeros() as usize;
+                    todo &= todo - 1;
+                    if other & 1 << i != 0 {
+                        self.walk(bytes, next + i, true, false, &mut found);
+                    } else {
+                        // After a non-ASCII letter, a word start in ASCII only.
+                        let phrase_start = i > 0 || !after_word;
+                        self.walk(bytes, next + i, phrase_start, true, &mut found);
+                    }
+                }
+                after_word = word >> (block.len() - 1) & 1 != 0;
+                after_ascii_word = after_word;
+                next += block.len();
+                continue;
+            }
+            // A block with non-ASCII characters: a character at a time, to its end.
+            let end = next + block.len();
+            while next < end {
+                let at = next;
+                let (phrase_start, literal_start) = if bytes[at] < 0x80 {
+                    next += 1;
+                    let kind = self.kinds[bytes[at] as usize];
+                    let word = kind & WORD != 0;
+                    let starts = if word {
+                        (!after_word, !after_ascii_word)
+                    } else {
+                        (kind & OTHER_FIRST != 0, false)
+                    };
+                    (after_word, after_ascii_word) = (word, word);
+                    starts
                 } else {
-                    (self.other_ascii & (1u128 << b) != 0, false)
+                    let c = text[at..].chars().next().unwrap_or_default();
+                    next += c.len_utf8().max(1);
+                    let word = is_word_char(c);
+                    let starts =
+                        ((word && !after_word) || (!word && self.other_firsts.contains(&c)), false);
+                    (after_word, after_ascii_word) = (word, false);
+                    starts
                 };
-                (after_word, after_ascii_word) = (word, word);
-                starts
-            } else {
-                let c = text[at..].chars().next().unwrap_or_default();
-                next += c.len_utf8().max(1);
-                let word = is_word_char(c);
-                let starts =
-                    ((word && !after_word) || (!word && self.other_firsts.contains(&c)), false);
-                (after_word, after_ascii_word) = (word, false);
-                starts
-            };
-            if phrase_start || literal_start {
-                self.walk(bytes, at, phrase_start, literal_start, &mut found);
+                if phrase_start || literal_start {
+                    self.walk(bytes, at, phrase_start, literal_start, &mut found);
+                }
             }
         }
     }
@@ -396,6 +475,68 @@ mod tests {
                 (Needle::Phrase(1), metrie),
                 (Needle::Literal(0), metrie),
             ]
+        );
+    }
+
+    /// The walks a character-by-character scan starts: every word start (Unicode) for
+    /// phrases, every ASCII word start for literals, every phrase first that is not a word
+    /// character. The scan by bit masks must start the same walks.
+    fn walks_by_character(phrases: &Phrases, text: &str) -> Vec<(usize, bool, bool)> {
+        let mut out = Vec::new();
+        let (mut after_word, mut after_ascii_word) = (false, false);
+        for (at, c) in text.char_indices() {
+            let word = is_word_char(c);
+            let ascii_word = c.is_ascii_alphanumeric() || c == '_';
+            let phrase_start =
+                (word && !after_word) || (!word && phrases.other_firsts.contains(&c));
+            let literal_start = ascii_word && !after_ascii_word;
+            if phrase_start || literal_start {
+                out.push((at, phrase_start, literal_start));
+            }
+            (after_word, after_ascii_word) = (word, ascii_word);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// On any text (long runs of ASCII, non-ASCII letters and punctuation at and across
+        /// the 64-byte blocks), the scan finds what a walk from each place the
+        /// character-by-character scan names finds.
+        #[test]
+        fn the_block_scan_walks_from_every_word_start(
+            runs in proptest::collection::vec(("[abcdxAB_0 .\\-/\n]{0,150}", "(é|ß|“|—)?"), 0..6)
+        ) {
+            // Mostly ASCII, as posts are, so that most blocks are read as bit masks.
+            let text: String = runs.into_iter().map(|(ascii, other)| ascii + &other).collect();
+            let needles: Vec<String> =
+                ["ab", "a b", "b", "éb", "-c", "/d", "x_", "c"].map(String::from).to_vec();
+            let phrases = Phrases::new(&needles, &[b"ab".to_vec(), b"c".to_vec()]).unwrap();
+            let mut got = Vec::new();
+            phrases.find_each(&text, |n, s, e| got.push((n, s, e)));
+            let mut want = Vec::new();
+            for (at, phrase_start, literal_start) in walks_by_character(&phrases, &text) {
+                phrases.walk(text.as_bytes(), at, phrase_start, literal_start, &mut |n, s, e| {
+                    want.push((n, s, e))
+                });
+            }
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    /// A block read as bit masks right after a non-ASCII letter: its first word start is
+    /// one for literals (an ASCII word start) but not for phrases (inside a word).
+    #[test]
+    fn a_block_after_a_non_ascii_letter_starts_inside_a_word() {
+        let phrases = Phrases::new(&["ab".to_string()], &[b"ab".to_vec()]).unwrap();
+        // The first block (64 bytes) ends with `ß`; the second begins with `ab`.
+        let text = format!("{}ßab ab", "x ".repeat(31));
+        let at = text.find("ab").unwrap();
+        assert_eq!(at, BLOCK);
+        let mut got = Vec::new();
+        phrases.find_each(&text, |n, s, _| got.push((n, s)));
+        assert_eq!(
+            got,
+            [(Needle::Literal(0), at), (Needle::Phrase(0), at + 3), (Needle::Literal(0), at + 3)]
         );
     }
 
