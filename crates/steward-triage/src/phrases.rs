@@ -12,8 +12,9 @@
 //! The places to walk from are found 64 bytes at a time: a block of ASCII (nearly every
 //! block of a post) becomes bit masks of its word bytes and phrase firsts, eight bytes per
 //! step, and its word starts are the word bytes after a non-word byte, read off with
-//! `trailing_zeros`. A branch per byte, taken or not at every word's edge, cost more than
-//! the walks' own misses; a block with a non-ASCII character is read a character at a time.
+//! `trailing_zeros`, instead of a branch per byte that goes one way or the other at every
+//! word's edge and is mispredicted there. A block with a non-ASCII character is read a
+//! character at a time.
 //!
 //! The trie has two layouts. The root and the two levels below it, where every walk
 //! starts and most end, are dense rows over byte classes (the two cases of a letter are one
