@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Instructions that triage (classify + redact) spends per byte of post text, and the data
-# reads that miss a simulated 1 MiB cache (the size of one core's L2 here), counted by
-# callgrind: the same counts on every run of the same binary and input, however busy the
-# machine is, where MB/s on a shared 2-core machine can move by a third from run to run.
+# reads that miss a simulated 1 MiB cache (one core's L2 holds 1 to 2 MiB on the machines
+# seen here), counted by callgrind: the same counts on every run of the same binary and
+# input, however busy the machine is, where MB/s on a shared 2-core machine can move by a
+# third from run to run.
 # Triage is bound by memory as much as by instructions (trie states, model rows and the
 # patterns' lazy DFAs do not all fit in L2), so both counts matter; neither is a time.
 #
@@ -33,10 +34,15 @@ print(sum(len(p.get("title", "").encode()) + len(p.get("body", "").encode())
 div() { awk -v a="$1" -v b="$2" 'BEGIN { print a / b }'; }
 
 count() { # label binary
+    # One thread: with one per core, which posts each thread's pattern caches warm up on
+    # changes from run to run, and so do the counts (by 5% seen). Revisions from before
+    # `--jobs` ran on one thread anyway.
+    local jobs=()
+    if "$2" triage --help | grep -q -- --jobs; then jobs=(--jobs 1); fi
     valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
         --cache-sim=yes --D1=32768,8,64 --LL=1048576,8,64 \
         --toggle-collect='steward_triage::classify::Triager::triage' \
-        "$2" triage "$work/posts.jsonl" >/dev/null 2>"$work/valgrind.log"
+        "$2" triage "${jobs[@]}" "$work/posts.jsonl" >/dev/null 2>"$work/valgrind.log"
     # Events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw; print Ir and DLmr.
     awk '/^(summary|totals):/ { print $2, $9; exit }' "$work/cg.out"
 }
