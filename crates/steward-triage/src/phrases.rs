@@ -21,8 +21,8 @@
 //! class; a byte no needle holds is a class that leads nowhere): one load per byte. Deeper
 //! states (28,000 of 29,000 on the shipped policy, most with one way on) are short
 //! records of their transitions laid out depth first, so that a walk down a phrase reads on
-//! in memory. Dense rows for every state would take 7 MB; the two layouts take 0.3 MB, and
-//! the walk is bound by cache misses, not by instructions.
+//! in memory. Dense rows for every state would take 7 MB and were no faster; the two
+//! layouts take 0.3 MB.
 //!
 //! Why by hand: aho-corasick refuses anchored overlapping iteration; walking its contiguous
 //! NFA through its `Automaton` trait (the previous design) decodes a state's encoding at
@@ -41,7 +41,7 @@ const DEAD: u32 = 0;
 const DENSE_DEPTH: usize = 2;
 /// Handles are below this (with [`MATCH`], 24 bits, so that a deep state's transition is
 /// its class and its target in one word): a trie of more is refused.
-const MAX_TRANSITIONS: usize = 1 << 23;
+const HANDLE_LIMIT: usize = 1 << 23;
 /// The low 24 bits of a record's word: a handle with its [`MATCH`] bit, or an index.
 const LOW: u32 = (1 << 24) - 1;
 
@@ -76,17 +76,18 @@ pub(crate) struct Phrases {
     phrases: usize,
     /// The first characters of phrases that begin with a non-word character.
     other_firsts: Vec<char>,
-    /// What each byte is to the scan for word starts: [`WORD`], [`OTHER_FIRST`] or
-    /// [`NON_ASCII`] (or none of them).
+    /// What each byte is to the scan for word starts: bit [`WORD`], [`OTHER_FIRST`] or
+    /// [`NON_ASCII`] set (or none of them).
     kinds: [u8; 256],
 }
 
-/// An ASCII word character (`[A-Za-z0-9_]`).
-const WORD: u8 = 1;
-/// An ASCII character that phrases begin with, not a word character (`.` of `.net`).
-const OTHER_FIRST: u8 = 2;
-/// A byte of a non-ASCII character.
-const NON_ASCII: u8 = 4;
+/// The bits of a byte's kind (see `Phrases::kinds`), and of the masks of a block: an ASCII
+/// word character (`[A-Za-z0-9_]`) ...
+const WORD: u32 = 0;
+/// ... an ASCII character that phrases begin with, not a word character (`.` of `.net`) ...
+const OTHER_FIRST: u32 = 1;
+/// ... a byte of a non-ASCII character.
+const NON_ASCII: u32 = 2;
 /// The scan reads this many bytes at a time, as bit masks.
 const BLOCK: usize = 64;
 /// The lowest bit of each byte of a word.
@@ -121,17 +122,17 @@ impl Phrases {
     /// Builds the trie of `phrases` and of the patterns' gate `literals` (each beginning
     /// with an ASCII word character), matched ASCII case-insensitively.
     pub fn new(phrases: &[String], literals: &[Vec<u8>]) -> Result<Phrases, TooManyStates> {
-        Self::with_limit(phrases, literals, MAX_TRANSITIONS)
+        Self::with_limit(phrases, literals, HANDLE_LIMIT)
     }
 
     /// [`Phrases::new`], refusing a trie whose handles reach `limit` (at most
-    /// [`MAX_TRANSITIONS`]).
+    /// [`HANDLE_LIMIT`]).
     fn with_limit(
         phrases: &[String],
         literals: &[Vec<u8>],
         limit: usize,
     ) -> Result<Phrases, TooManyStates> {
-        let limit = limit.min(MAX_TRANSITIONS);
+        let limit = limit.min(HANDLE_LIMIT);
         // (id, needle), empty needles left out.
         let needles: Vec<(u32, &[u8])> = phrases
             .iter()
@@ -256,11 +257,11 @@ impl Phrases {
         for (b, kind) in kinds.iter_mut().enumerate() {
             let b = b as u8;
             *kind = if b >= 0x80 {
-                NON_ASCII
+                1 << NON_ASCII
             } else if b.is_ascii_alphanumeric() || b == b'_' {
-                WORD
+                1 << WORD
             } else if other_firsts.contains(&char::from(b)) {
-                OTHER_FIRST
+                1 << OTHER_FIRST
             } else {
                 0
             };
@@ -297,25 +298,7 @@ impl Phrases {
             // per byte, without a branch per byte: the places to walk from are its word
             // starts (a word byte after a non-word byte) and its other phrase firsts.
             let block = &bytes[next..bytes.len().min(next + BLOCK)];
-            let (mut word, mut other, mut non_ascii) = (0u64, 0u64, 0u64);
-            let mut eights = block.chunks_exact(8);
-            for (n, eight) in eights.by_ref().enumerate() {
-                // The kinds of eight bytes, a byte each, then a bit each.
-                let kinds = eight
-                    .iter()
-                    .rev()
-                    .fold(0u64, |k, &b| k << 8 | u64::from(self.kinds[b as usize]));
-                word |= bits_of_bytes(kinds & ONES) << (8 * n);
-                other |= bits_of_bytes(kinds >> 1 & ONES) << (8 * n);
-                non_ascii |= bits_of_bytes(kinds >> 2 & ONES) << (8 * n);
-            }
-            let done = block.len() - eights.remainder().len();
-            for (i, &b) in eights.remainder().iter().enumerate() {
-                let kind = u64::from(self.kinds[b as usize]);
-                word |= (kind & 1) << (done + i);
-                other |= (kind >> 1 & 1) << (done + i);
-                non_ascii |= (kind >> 2) << (done + i);
-            }
+            let [word, other, non_ascii] = self.masks(block);
             if non_ascii == 0 {
                 let starts = word & !(word << 1 | u64::from(after_ascii_word));
                 let mut todo = starts | other;
@@ -342,11 +325,11 @@ impl Phrases {
                 let (phrase_start, literal_start) = if bytes[at] < 0x80 {
                     next += 1;
                     let kind = self.kinds[bytes[at] as usize];
-                    let word = kind & WORD != 0;
+                    let word = kind >> WORD & 1 != 0;
                     let starts = if word {
                         (!after_word, !after_ascii_word)
                     } else {
-                        (kind & OTHER_FIRST != 0, false)
+                        (kind >> OTHER_FIRST & 1 != 0, false)
                     };
                     (after_word, after_ascii_word) = (word, word);
                     starts
@@ -364,6 +347,21 @@ impl Phrases {
                 }
             }
         }
+    }
+
+    /// The masks of `block` (at most [`BLOCK`] bytes) by kind: [`WORD`], [`OTHER_FIRST`]
+    /// and [`NON_ASCII`], bit `i` for byte `i`.
+    fn masks(&self, block: &[u8]) -> [u64; 3] {
+        let mut masks = [0u64; 3];
+        for (n, eight) in block.chunks(8).enumerate() {
+            // The kinds of (up to) eight bytes, a byte each, then a bit each.
+            let kinds =
+                eight.iter().rev().fold(0u64, |k, &b| k << 8 | u64::from(self.kinds[b as usize]));
+            for bit in [WORD, OTHER_FIRST, NON_ASCII] {
+                masks[bit as usize] |= bits_of_bytes(kinds >> bit & ONES) << (8 * n);
+            }
+        }
+        masks
     }
 
     /// The handle of the state after `handle` (no [`MATCH`] bit) on a byte of `class`.
