@@ -404,17 +404,19 @@ fn fnv(bytes: impl Iterator<Item = u8>) -> u64 {
     bytes.fold(FNV_START, fnv_step)
 }
 
+/// FNV-1a's 64-bit offset basis and prime.
 const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 fn fnv_step(h: u64, b: u8) -> u64 {
-    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    (h ^ u64::from(b)).wrapping_mul(FNV_PRIME)
 }
 
 fn hash(parts: &[u64]) -> u32 {
     let mut h: u64 = FNV_START;
     for p in parts {
         h ^= *p;
-        h = h.wrapping_mul(0x0100_0000_01b3);
+        h = h.wrapping_mul(FNV_PRIME);
         h ^= h >> 29;
     }
     (h % BUCKETS as u64) as u32
