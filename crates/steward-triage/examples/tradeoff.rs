@@ -106,13 +106,7 @@ fn labeled(path: &Path) -> (String, Vec<LabeledPost>) {
 fn quality(triager: &Triager, posts: &[LabeledPost]) -> String {
     let mut report = Report::new(&steward_policy::SENSITIVE_TOPICS);
     for p in posts {
-        let t = triager.triage(&Post::from(p));
-        let predicted: Vec<String> = if t.sensitive {
-            t.topics.into_iter().map(|m| m.id).collect()
-        } else {
-            t.kind.into_iter().collect()
-        };
-        report.add(&p.id, &p.labels, &predicted);
+        report.add(&p.id, &p.labels, &triager.triage(&Post::from(p)).labels());
     }
     let e = &report.escalation;
     format!("{:.3}/{:.3}/{:.3}", e.recall(), e.precision(), report.macro_f1_sensitive())

@@ -75,3 +75,15 @@ pub struct Triage {
     pub pii: Vec<PiiFinding>,
     pub redacted: Redacted,
 }
+
+impl Triage {
+    /// The labels the verdict gives the post, as labeled sets write them (see `eval`): its
+    /// sensitive topics, highest score first, or else its one kind.
+    pub fn labels(&self) -> Vec<String> {
+        if self.sensitive {
+            self.topics.iter().map(|m| m.id.clone()).collect()
+        } else {
+            self.kind.iter().cloned().collect()
+        }
+    }
+}

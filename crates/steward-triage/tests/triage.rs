@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use steward_policy::{Cue, Policy};
-use steward_triage::{Field, Post, Triage, Triager, TriagerError};
+use steward_triage::{Field, Post, Triager, TriagerError};
 
 const POLICY: &str = include_str!("../../../examples/policy.toml");
 
@@ -23,15 +23,6 @@ fn triager() -> &'static Triager {
 
 fn post(title: &str, body: &str) -> Post {
     Post { id: "t".into(), title: title.into(), body: body.into(), ..Post::default() }
-}
-
-/// The labels triage gives a post: its sensitive topics, or else its one kind.
-fn labels(t: &Triage) -> BTreeSet<String> {
-    if t.sensitive {
-        t.topics.iter().map(|m| m.id.clone()).collect()
-    } else {
-        t.kind.iter().cloned().collect()
-    }
 }
 
 /// Triage's labels for the post must be exactly `expected`.
@@ -51,7 +42,8 @@ fn check(title: &str, body: &str, expected: &[&str]) {
         .iter()
         .map(|m| (m.id.as_str(), m.evidence.iter().map(|e| e.text.as_str()).collect()))
         .collect();
-    assert_eq!(labels(&t), want, "post {title:?}\n  scores: {scores:?}\n  evidence: {evidence:?}");
+    let got: BTreeSet<String> = t.labels().into_iter().collect();
+    assert_eq!(got, want, "post {title:?}\n  scores: {scores:?}\n  evidence: {evidence:?}");
 }
 
 /// One `#[test]` per case, so that each misclassification is reported on its own.

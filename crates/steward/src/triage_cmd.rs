@@ -247,12 +247,7 @@ fn read_labeled(path: &Path) -> Result<Vec<LabeledPost>> {
 
 /// The labels triage gives a post: its sensitive topics, or else its kind.
 fn predicted(triager: &Triager, post: &LabeledPost) -> Vec<String> {
-    let t = triager.triage(&Post::from(post));
-    if t.sensitive {
-        t.topics.into_iter().map(|m| m.id).collect()
-    } else {
-        t.kind.into_iter().collect()
-    }
+    triager.triage(&Post::from(post)).labels()
 }
 
 fn eval(
