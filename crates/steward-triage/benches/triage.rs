@@ -30,7 +30,7 @@ use steward_triage::{Post, Triager};
 
 #[path = "support/corpus.rs"]
 mod corpus;
-use corpus::{baseline_regexes, corpus, corpus_from, cut, size};
+use corpus::{baseline_regexes, baseline_slice, corpus, corpus_from, cut, naive_pass, size};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -86,30 +86,12 @@ fn bench(c: &mut Criterion) {
     });
 
     let regexes = baseline_regexes(&policy);
-    let mut slice_bytes = 0;
-    let slice: Vec<&Post> = posts
-        .iter()
-        .take_while(|p| {
-            let keep = slice_bytes < baseline_bytes();
-            slice_bytes += p.title.len() + p.body.len();
-            keep
-        })
-        .collect();
-    let slice_total: u64 = slice.iter().map(|p| (p.title.len() + p.body.len()) as u64).sum();
+    let slice = baseline_slice(&posts, baseline_bytes());
+    let slice_total = size(slice);
     eprintln!("baseline: {} regexes over {:.1} MB", regexes.len(), slice_total as f64 / 1e6);
     group.throughput(Throughput::Bytes(slice_total));
     group.measurement_time(Duration::from_secs(30));
-    group.bench_function("naive_regex_per_cue", |b| {
-        b.iter(|| {
-            let mut n = 0usize;
-            for p in &slice {
-                for re in &regexes {
-                    n += re.find_iter(&p.title).count() + re.find_iter(&p.body).count();
-                }
-            }
-            n
-        })
-    });
+    group.bench_function("naive_regex_per_cue", |b| b.iter(|| naive_pass(slice, &regexes)));
     group.finish();
     stages(c, &policy, &posts, total);
 }

@@ -131,26 +131,10 @@ fn main() {
         None => corpus::corpus(target),
     };
     let bytes = corpus::size(&posts) as f64;
-    let mut slice_bytes = 0;
-    let slice: Vec<&Post> = posts
-        .iter()
-        .take_while(|p| {
-            let keep = slice_bytes < args.baseline_kb << 10;
-            slice_bytes += p.title.len() + p.body.len();
-            keep
-        })
-        .collect();
+    let slice = corpus::baseline_slice(&posts, args.baseline_kb << 10);
+    let slice_bytes = corpus::size(slice);
     let regexes = corpus::baseline_regexes(&policy);
-    let naive = slice_bytes as f64
-        / best_of(1, || {
-            let mut n = 0;
-            for p in &slice {
-                for re in &regexes {
-                    n += re.find_iter(&p.title).count() + re.find_iter(&p.body).count();
-                }
-            }
-            n
-        });
+    let naive = slice_bytes as f64 / best_of(1, || corpus::naive_pass(slice, &regexes));
     println!(
         "speed: classify + redact, one thread, {:.1} MB of posts; naive baseline ({} regexes, \
          {:.1} MB): {:.2} MiB/s",

@@ -1,6 +1,6 @@
-//! The post-like corpus and the naive baseline shared by the triage benchmark
-//! (`benches/triage.rs`) and the speed/quality trade-off report (`examples/tradeoff.rs`), so
-//! that both measure the same text against the same baseline.
+//! The post-like corpus, the naive baseline and the cut-down triagers shared by the triage
+//! benchmark (`benches/triage.rs`) and the speed/quality trade-off report
+//! (`examples/tradeoff.rs`), so that both measure the same text against the same baseline.
 
 use regex::{Regex, RegexBuilder};
 use steward_policy::Policy;
@@ -72,6 +72,7 @@ pub fn corpus(target: usize) -> Vec<Post> {
     posts
 }
 
+/// Bytes of title and body in all of `posts`.
 pub fn size(posts: &[Post]) -> u64 {
     posts.iter().map(|p| (p.title.len() + p.body.len()) as u64).sum()
 }
@@ -114,6 +115,33 @@ pub fn baseline_regexes(policy: &Policy) -> Vec<Regex> {
                 .expect("baseline regex")
         })
         .collect()
+}
+
+/// The first posts of `posts` up to `target` bytes of title and body (the first one past it
+/// included): the slice the much slower baseline runs over.
+pub fn baseline_slice(posts: &[Post], target: usize) -> &[Post] {
+    let mut bytes = 0;
+    let n = posts
+        .iter()
+        .take_while(|p| {
+            let keep = bytes < target;
+            bytes += p.title.len() + p.body.len();
+            keep
+        })
+        .count();
+    &posts[..n]
+}
+
+/// One pass of the naive baseline: every regex over each field of each post; the number of
+/// matches.
+pub fn naive_pass(posts: &[Post], regexes: &[Regex]) -> usize {
+    let mut n = 0;
+    for p in posts {
+        for re in regexes {
+            n += re.find_iter(&p.title).count() + re.find_iter(&p.body).count();
+        }
+    }
+    n
 }
 
 /// The posts of `path` (JSON Lines), repeated until `target` bytes of title and body.
